@@ -1,0 +1,1 @@
+"""Overcast: a private cloud that speaks the AWS APIs."""

@@ -1,0 +1,1 @@
+"""Static catalogs (pure data) describing what Overcast offers, in the shapes AWS answers with."""

@@ -1,0 +1,25 @@
+"""What a handler knows about the request it serves, and the cloud it acts on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .cloud import Cloud
+    from .identity import Caller
+
+
+@dataclass
+class RequestContext:
+    cloud: Cloud
+    caller: Caller | None
+    region: str
+    request_id: str
+    operation: str = ""
+
+    @property
+    def account_id(self) -> str:
+        if self.caller is None:
+            raise RuntimeError("anonymous request has no account")
+        return self.caller.account_id

@@ -1,0 +1,59 @@
+"""Database tables.  One class per table; resource families add theirs here (with a migration)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import Base
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Principal(Base):
+    """An IAM identity: ``user`` (long-term keys) or ``role`` (assumed through STS)."""
+
+    __tablename__ = "principals"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)          # AIDA… / AROA…
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(64))
+    arn: Mapped[str] = mapped_column(String(256), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccessKey(Base):
+    """Long-term (``AKIA``) or temporary (``ASIA``) credentials.  The secret is encrypted at rest;
+    a session token is kept only as its SHA-256."""
+
+    __tablename__ = "access_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    principal_id: Mapped[str] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"), index=True)
+    secret_enc: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="Active")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    session_token_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    session_arn: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    session_user_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class Tag(Base):
+    """EC2-style tags on any resource of an account."""
+
+    __tablename__ = "tags"
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256), default="")
+    resource_type: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_tags_account_key", "account_id", "key"),)

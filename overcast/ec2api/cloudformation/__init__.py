@@ -1,0 +1,1 @@
+"""CloudFormation handlers (none yet: every operation answers NotImplemented)."""

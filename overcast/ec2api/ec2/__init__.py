@@ -1,0 +1,3 @@
+"""EC2 handlers, one module per resource family."""
+
+from . import account, instance_types, regions, tags  # noqa: F401

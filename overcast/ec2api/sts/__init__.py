@@ -1,0 +1,3 @@
+"""STS handlers."""
+
+from . import handlers  # noqa: F401

@@ -1,0 +1,195 @@
+"""The AWS endpoint: one ASGI app for every service.
+
+request → error guard → request id → endpoint: route to a service, read the body (query
+protocols), authenticate (SigV4), parse with the service's codec, call the handler in a worker
+thread, serialize.  Handlers never see HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from overcast.core.cloud import Cloud
+from overcast.core.context import RequestContext
+from overcast.core.errors import (AuthError, AWSError, DryRunOperation, InternalError, InvalidAction,
+                                  MissingAction, NotYetImplemented, ParamError)
+
+from . import sigv4
+from .codecs.query_family import Ec2Protocol, form_pairs
+from .codecs.wire import WireRequest, WireResponse
+from .middleware import ErrorGuard, RequestIdMiddleware
+from .routing import Router
+from .services import Service
+
+log = logging.getLogger("overcast.gateway")
+MAX_QUERY_BODY = 16 * 1024 * 1024
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
+_SIG_KINDS = {"malformed": "malformed", "incomplete": "incomplete", "mismatch": "mismatch", "expired": "expired",
+              "skewed": "skewed", "unsupported": "unsupported"}
+
+
+class BodyTooLarge(ParamError):
+    def __init__(self) -> None:
+        super().__init__("range", "", "The request body is too large.")
+
+
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        out[name] = f"{out[name]},{value}" if name in out else value
+    return out
+
+
+class Endpoint:
+    def __init__(self, cloud: Cloud, services: dict[str, Service]) -> None:
+        self.cloud = cloud
+        self.router = Router(services, cloud.config.domain)
+        self.max_skew = timedelta(seconds=cloud.config.max_clock_skew_seconds)
+
+    async def handle(self, request: Request) -> Response:
+        scope = request.scope
+        rid: str = scope["state"]["request_id"]
+        headers = _headers(scope)
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        parts = sigv4.RequestParts(request.method, raw_path, raw_query, headers)
+        query = parse_qsl(raw_query, keep_blank_values=True)
+        wire = WireRequest(request.method, unquote(raw_path), query, headers, b"", headers.get("host", ""))
+        service: Service | None = None
+        try:
+            auth_error: AWSError | None = None
+            try:
+                auth = sigv4.parse(parts)
+            except sigv4.SigV4Error as err:
+                auth, auth_error = None, AuthError(_SIG_KINDS.get(err.kind, "malformed"), err.message)
+            service = await self._route(request, auth, wire)
+            scope["state"]["protocol"] = service.protocol
+            if auth_error is not None:
+                raise auth_error
+            if service.model.metadata["protocol"] == "rest-xml":
+                raise NotYetImplemented("S3 is not available on this Overcast endpoint yet.")
+            result = await run_in_threadpool(self._handle_query, service, parts, auth, wire, rid)
+        except AWSError as err:
+            result = self._error(service, err, rid)
+        except Exception:
+            log.exception("request %s failed", rid)
+            result = self._error(service, InternalError("We encountered an internal error. Please try again."), rid)
+        return self._respond(result, request.method)
+
+    async def _route(self, request: Request, auth: sigv4.SigV4Auth | None, wire: WireRequest) -> Service:
+        if auth is not None:
+            service = self.router.by_scope(auth.service)
+            if service is None:
+                raise NotYetImplemented(f"Overcast does not serve the service '{auth.service}'.")
+            if service.model.metadata["protocol"] != "rest-xml":
+                wire.body = await self._read_body(request)
+            return service
+        params = dict(wire.query)
+        service = self.router.by_params(params.get("Action"), params.get("Version"))
+        if service is None and request.method == "POST" and wire.headers.get("content-type", "").startswith(
+                "application/x-www-form-urlencoded"):
+            wire.body = await self._read_body(request)
+            form = dict(form_pairs(wire))
+            service = self.router.by_params(form.get("Action"), form.get("Version"))
+            if service is None and "Action" in form:
+                raise InvalidAction(f"The action {form['Action'][:64]} is not valid for this web service.")
+        elif service is not None:
+            wire.body = await self._read_body(request)
+        if service is None:
+            s3 = self.router.s3
+            if s3 is None:
+                raise InvalidAction("Could not determine the service for this request.")
+            return s3
+        return service
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_QUERY_BODY:
+            raise BodyTooLarge()
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_QUERY_BODY:
+                raise BodyTooLarge()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # -- query-family services (EC2, STS, CloudFormation): runs in a worker thread ----------------------
+    def _handle_query(self, service: Service, parts: sigv4.RequestParts, auth: sigv4.SigV4Auth | None,
+                      wire: WireRequest, rid: str) -> WireResponse:
+        protocol = service.protocol
+        pairs = form_pairs(wire)
+        action = None
+        for key, value in pairs:
+            if key == "Action":
+                action = value
+        caller, region = self._authenticate(service, parts, auth, wire.body)
+        if not action:
+            raise MissingAction("The request must contain the parameter Action")
+        if action not in service.model.operation_names:
+            raise InvalidAction(f"The action {action[:64]} is not valid for this web service.")
+        op = service.model.operation_model(action)
+        params = protocol.parse(op, wire, pairs)
+        handler = service.handlers.get(action)
+        if handler is None:
+            if isinstance(protocol, Ec2Protocol):
+                raise AWSError(f"The operation {action} is not supported by Overcast yet.", code="UnsupportedOperation")
+            raise NotYetImplemented(f"The operation {action} is not supported by Overcast yet.")
+        if params.get("DryRun") is True:
+            raise DryRunOperation()
+        ctx = RequestContext(self.cloud, caller, region, rid, action)
+        return protocol.serialize(op, handler(ctx, params), rid)
+
+    def _authenticate(self, service: Service, parts: sigv4.RequestParts, auth: sigv4.SigV4Auth | None,
+                      body: bytes) -> tuple[Any, str]:
+        if auth is None:
+            raise AuthError("missing", "Request is missing Authentication Token")
+        caller, secret = self.cloud.identity.authenticate(auth.access_key, auth.security_token)
+        body_hash = hashlib.sha256(body).hexdigest()
+        claimed = auth.content_sha256
+        if claimed and claimed != body_hash and len(claimed) == 64:
+            raise AuthError("mismatch", "The provided x-amz-content-sha256 header does not match the body.")
+        now = datetime.now(UTC)
+        try:
+            sigv4.verify(parts, auth, secret, sigv4.payload_hash(parts, auth, body), now, self.max_skew)
+        except sigv4.SigV4Error as err:
+            raise AuthError(_SIG_KINDS.get(err.kind, "mismatch"), err.message) from None
+        region = auth.region
+        if not service.global_service and self.cloud.config.region(region) is None:
+            raise AuthError("unknown_key", f"The region '{region}' is not served by this endpoint.")
+        return caller, region if self.cloud.config.region(region) else self.cloud.config.default_region
+
+    # -- responses -----------------------------------------------------------------------------------
+    def _error(self, service: Service | None, err: AWSError, rid: str) -> WireResponse:
+        protocol = service.protocol if service is not None else Ec2Protocol("")
+        return protocol.error(err, rid)
+
+    @staticmethod
+    def _respond(result: WireResponse, method: str) -> Response:
+        headers = dict(result.headers)
+        if result.stream is not None:
+            return StreamingResponse(result.stream, result.status, headers)
+        body = b"" if method == "HEAD" else result.body
+        return Response(body, result.status, headers)
+
+
+def create_app(cloud: Cloud, services: dict[str, Service] | None = None) -> Starlette:
+    if services is None:
+        from overcast.ec2api.registry import all_services
+        services = all_services()
+    endpoint = Endpoint(cloud, services)
+    return Starlette(routes=[Route("/{path:path}", endpoint.handle, methods=METHODS)],
+                     middleware=[Middleware(ErrorGuard), Middleware(RequestIdMiddleware)])

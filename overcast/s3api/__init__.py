@@ -1,0 +1,1 @@
+"""S3 handlers (the S3 issue fills the S3 table)."""

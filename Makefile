@@ -43,7 +43,7 @@ compat: install
 	$(VENV)/bin/pytest -q compat-tests
 
 docs: install
-	$(PY) -m overcast.tools.coverage_doc > docs/api-coverage.md
+	$(PY) -m overcast.gateway.coverage > docs/api-coverage.md
 
 bench: install
 	$(PY) bench/api_latency.py

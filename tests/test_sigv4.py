@@ -213,6 +213,11 @@ def test_s3_presigned(method: str, creds: Credentials) -> None:
     assert "Authorization" not in req.headers
 
 
+def test_presigned_query_token_wins_over_unsigned_header() -> None:
+    req = with_header(s3_presigned(creds=TOKEN_CREDS), "x-amz-security-token", "injected")
+    assert check(req).security_token == TOKEN
+
+
 def test_non_s3_presigned_signs_empty_payload_hash() -> None:
     # e.g. the EKS token: a presigned sts:GetCallerIdentity; SigV4QueryAuth moves the form body to the query.
     req, body = sign(SigV4QueryAuth(TOKEN_CREDS, "sts", "us-east-1", expires=60), "GET", "https://sts.local/",

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from .errors import InvalidParameterValue
 
 T = TypeVar("T")
-Getter = Callable[[Any], "str | Iterable[str] | None"]
+Getter = Callable[[Any], object]
 
 
 @lru_cache(maxsize=4096)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -22,8 +23,16 @@ from starlette.routing import Route
 
 from overcast.core.cloud import Cloud
 from overcast.core.context import RequestContext
-from overcast.core.errors import (AuthError, AWSError, DryRunOperation, InternalError, InvalidAction,
-                                  MissingAction, NotYetImplemented, ParamError)
+from overcast.core.errors import (
+    AuthError,
+    AWSError,
+    DryRunOperation,
+    InternalError,
+    InvalidAction,
+    MissingAction,
+    NotYetImplemented,
+    ParamError,
+)
 
 from . import sigv4
 from .codecs.query_family import Ec2Protocol, form_pairs
@@ -44,7 +53,7 @@ class BodyTooLarge(ParamError):
         super().__init__("range", "", "The request body is too large.")
 
 
-def _headers(scope: dict[str, Any]) -> dict[str, str]:
+def _headers(scope: MutableMapping[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
@@ -80,8 +89,9 @@ class Endpoint:
             if auth_error is not None:
                 raise auth_error
             if service.model.metadata["protocol"] == "rest-xml":
-                raise NotYetImplemented("S3 is not available on this Overcast endpoint yet.")
-            result = await run_in_threadpool(self._handle_query, service, parts, auth, wire, rid)
+                result = await run_in_threadpool(self._handle_rest, service, parts, auth, wire, rid)
+            else:
+                result = await run_in_threadpool(self._handle_query, service, parts, auth, wire, rid)
         except AWSError as err:
             result = self._error(service, err, rid)
         except Exception:
@@ -153,15 +163,38 @@ class Endpoint:
         ctx = RequestContext(self.cloud, caller, region, rid, action)
         return protocol.serialize(op, handler(ctx, params), rid)
 
+    # -- rest-xml services (S3): the body is never read here; S3 streams it ----------------------------
+    def _handle_rest(self, service: Service, parts: sigv4.RequestParts, auth: sigv4.SigV4Auth | None,
+                     wire: WireRequest, rid: str) -> WireResponse:
+        bucket = self.router.bucket_from_host(wire.host)
+        path = f"/{bucket}{wire.path}" if bucket else wire.path
+        found = service.protocol.find_operation(wire, path)
+        caller, region = None, self.cloud.config.default_region
+        if auth is not None:
+            if not auth.presigned and auth.content_sha256 is None:
+                raise AWSError("Missing required header for this request: x-amz-content-sha256", code="InvalidRequest")
+            caller, region = self._authenticate(service, parts, auth, None)
+        if found is None:
+            raise AWSError("The specified method is not allowed against this resource.", code="MethodNotAllowed",
+                           status=405)
+        op, labels = found
+        handler = service.handlers.get(op.name)
+        if handler is None:
+            raise NotYetImplemented(f"The operation {op.name} is not supported by Overcast yet.")
+        params = service.protocol.parse(op, wire, labels)
+        ctx = RequestContext(self.cloud, caller, region, rid, op.name)
+        return service.protocol.serialize(op, handler(ctx, params), rid)
+
     def _authenticate(self, service: Service, parts: sigv4.RequestParts, auth: sigv4.SigV4Auth | None,
-                      body: bytes) -> tuple[Any, str]:
+                      body: bytes | None) -> tuple[Any, str]:
+        """Verify the signature; ``body`` is None for streamed payloads (the claimed hash is signed)."""
         if auth is None:
             raise AuthError("missing", "Request is missing Authentication Token")
         caller, secret = self.cloud.identity.authenticate(auth.access_key, auth.security_token)
-        body_hash = hashlib.sha256(body).hexdigest()
-        claimed = auth.content_sha256
-        if claimed and claimed != body_hash and len(claimed) == 64:
-            raise AuthError("mismatch", "The provided x-amz-content-sha256 header does not match the body.")
+        if body is not None:
+            claimed = auth.content_sha256
+            if claimed and len(claimed) == 64 and claimed != hashlib.sha256(body).hexdigest():
+                raise AuthError("mismatch", "The provided x-amz-content-sha256 header does not match the body.")
         now = datetime.now(UTC)
         try:
             sigv4.verify(parts, auth, secret, sigv4.payload_hash(parts, auth, body), now, self.max_skew)
@@ -188,8 +221,8 @@ class Endpoint:
 
 def create_app(cloud: Cloud, services: dict[str, Service] | None = None) -> Starlette:
     if services is None:
-        from overcast.ec2api.registry import all_services
-        services = all_services()
+        from .services import default_services
+        services = default_services()
     endpoint = Endpoint(cloud, services)
     return Starlette(routes=[Route("/{path:path}", endpoint.handle, methods=METHODS)],
                      middleware=[Middleware(ErrorGuard), Middleware(RequestIdMiddleware)])

@@ -53,3 +53,11 @@ def build(handler_tables: dict[str, dict[str, Handler]]) -> dict[str, Service]:
         services[name] = Service(name, model, protocol_for(model), dict(handlers),
                                  global_service=name in ("sts", "iam"))
     return services
+
+
+def default_services() -> dict[str, Service]:
+    """Every service Overcast serves, with its handlers."""
+    from overcast.ec2api import registry as query_family
+    from overcast.s3api import registry as s3
+
+    return build({**query_family.tables(), **s3.tables()})

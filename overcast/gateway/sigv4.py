@@ -1,17 +1,11 @@
 """Server-side AWS Signature Version 4 verification, on plain data (no web framework).
 
-Canonicalisation mirrors botocore/auth.py (SigV4Auth, SigV4QueryAuth, S3SigV4Auth, S3SigV4QueryAuth) applied
-to the request as it arrives on the wire:
-
-* URI: S3-family services sign the raw path as sent; every other service signs the raw path with dot
-  segments and empty segments removed, percent-encoded once more (so ``%20`` is signed as ``%2520``).
-* Query: each key/value is percent-decoded and re-encoded with ``quote(safe='-_.~')``, pairs sorted by
-  encoded key then value.  A literal ``+`` is first taken literally; on mismatch, as a space (what form
-  encoders such as botocore's ``AWSRequest.params`` put on the wire).
-* Headers: the SignedHeaders, values trimmed and inner whitespace collapsed.  Header values and the path
-  are expected as ASGI gives them (latin-1 decoded); non-ASCII values are mapped back to UTF-8 text.
-* Payload: see :func:`payload_hash`; non-S3 presigned URLs sign the empty body's hash, S3 ones
-  ``UNSIGNED-PAYLOAD``.
+Canonicalisation mirrors botocore/auth.py applied to the request as it arrives on the wire.  URI: S3-family
+services sign the raw path; others sign it with dot and empty segments removed, percent-encoded once more
+(``%20`` is signed as ``%2520``).  Query: keys/values percent-decoded, re-encoded with ``quote(safe='-_.~')``,
+sorted; a literal ``+`` is tried as ``+`` then as a space (form encoders such as botocore's
+``AWSRequest.params`` send spaces as ``+``).  Headers and the path are expected as ASGI gives them (latin-1
+decoded); non-ASCII values are mapped back to the UTF-8 text the client hashed.  Payload: :func:`payload_hash`.
 """
 
 from __future__ import annotations
@@ -92,12 +86,7 @@ def _wire_text(value: str) -> str:
 
 
 def _query_pairs(raw_query: str) -> list[tuple[str, str]]:
-    pairs = []
-    for part in raw_query.split("&"):
-        if part:
-            key, _, value = part.partition("=")
-            pairs.append((key, value))
-    return pairs
+    return [(key, value) for key, _, value in (part.partition("=") for part in raw_query.split("&") if part)]
 
 
 def _parse_amz_date(value: str) -> datetime:
@@ -162,8 +151,8 @@ def _from_query(query: Mapping[str, str]) -> tuple[str, str, str, datetime, int 
         raise SigV4Error("unsupported", f'X-Amz-Algorithm only supports "{ALGORITHM}"')
     missing = [f"'{name}'" for name in _V4_QUERY_PARAMS[:5] if name not in given]
     credential = given.get("X-Amz-Credential", "")
-    if "X-Amz-Expires" not in given and credential.count("/") > 1 and \
-            credential.rsplit("/", 2)[1] in RAW_PATH_SERVICES:
+    service = credential.rsplit("/", 2)[-2] if credential.count("/") >= 2 else ""
+    if "X-Amz-Expires" not in given and service in RAW_PATH_SERVICES:
         missing.append("'X-Amz-Expires'")  # optional for other services, mandatory for S3
     if missing:
         raise SigV4Error("incomplete", f"AWS query-string parameters must include {', '.join(missing)}. "
@@ -197,7 +186,7 @@ def parse(req: RequestParts) -> SigV4Auth | None:
         credential, signed, signature, when = _from_header(authorization, headers)
     elif presigned:
         credential, signed, signature, when, expires = _from_query(query)
-        if token is None and "X-Amz-Security-Token" in query:
+        if "X-Amz-Security-Token" in query:  # signed as part of the query, so it wins over any header
             token = unquote(query["X-Amz-Security-Token"])
         if content_sha256 is None and "X-Amz-Content-Sha256" in query:
             content_sha256 = unquote(query["X-Amz-Content-Sha256"])
@@ -269,7 +258,8 @@ def _canonical_query(raw_query: str, presigned: bool, plus_is_space: bool) -> st
     return "&".join(f"{key}={value}" for key, value in pairs)
 
 
-def _canonical_request(req: RequestParts, auth: SigV4Auth, payload_sha256: str, plus_is_space: bool) -> str:
+def canonical_request(req: RequestParts, auth: SigV4Auth, payload_sha256: str, plus_is_space: bool = False) -> str:
+    """The canonical request (exposed for S3's SignatureDoesNotMatch error bodies)."""
     headers = req.headers
     canonical_headers = "".join(
         f"{name}:{' '.join(_wire_text(headers.get(name, '')).split())}\n" for name in auth.signed_headers)
@@ -278,20 +268,11 @@ def _canonical_request(req: RequestParts, auth: SigV4Auth, payload_sha256: str, 
                       ";".join(auth.signed_headers), payload_sha256))
 
 
-def canonical_request(req: RequestParts, auth: SigV4Auth, payload_sha256: str) -> str:
-    """The canonical request (exposed for S3's SignatureDoesNotMatch error bodies)."""
-    return _canonical_request(req, auth, payload_sha256, False)
-
-
-def _string_to_sign(req: RequestParts, auth: SigV4Auth, payload_sha256: str, plus_is_space: bool) -> str:
-    digest = hashlib.sha256(_canonical_request(req, auth, payload_sha256, plus_is_space).encode()).hexdigest()
+def string_to_sign(req: RequestParts, auth: SigV4Auth, payload_sha256: str, plus_is_space: bool = False) -> str:
+    """The string to sign (exposed for S3's SignatureDoesNotMatch error bodies)."""
+    digest = hashlib.sha256(canonical_request(req, auth, payload_sha256, plus_is_space).encode()).hexdigest()
     scope = f"{auth.scope_date}/{auth.region}/{auth.service}/aws4_request"
     return f"{ALGORITHM}\n{_amz_stamp(auth.amz_date)}\n{scope}\n{digest}"
-
-
-def string_to_sign(req: RequestParts, auth: SigV4Auth, payload_sha256: str) -> str:
-    """The string to sign (exposed for S3's SignatureDoesNotMatch error bodies)."""
-    return _string_to_sign(req, auth, payload_sha256, False)
 
 
 @lru_cache(maxsize=4096)
@@ -337,7 +318,7 @@ def verify(req: RequestParts, auth: SigV4Auth, secret_key: str, payload_sha256: 
     key = signing_key(secret_key, auth.scope_date, auth.region, auth.service)
     given = auth.signature.encode("utf-8", "replace")
     for plus_is_space in (False, True) if "+" in req.raw_query else (False,):
-        sts = _string_to_sign(req, auth, payload_sha256, plus_is_space)
+        sts = string_to_sign(req, auth, payload_sha256, plus_is_space)
         if hmac.compare_digest(hmac.new(key, sts.encode(), hashlib.sha256).hexdigest().encode(), given):
             return
     raise SigV4Error("mismatch", _MISMATCH)

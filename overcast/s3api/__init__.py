@@ -1,1 +1,1 @@
-"""S3 handlers (the S3 issue fills the S3 table)."""
+"""S3 handlers (the S3 issue fills the table)."""

@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('accounts',
     sa.Column('id', sa.String(length=12), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -69,11 +69,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_access_keys_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_access_keys_principal_id'), ['principal_id'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('access_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_access_keys_principal_id'))
         batch_op.drop_index(batch_op.f('ix_access_keys_account_id'))
@@ -88,4 +88,4 @@ def downgrade() -> None:
 
     op.drop_table('principals')
     op.drop_table('accounts')
-    
+

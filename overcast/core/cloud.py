@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import pagination
 from .config import Config
 from .db import Database
 from .identity import ADMIN_ACCOUNT, Credentials, Identity
@@ -17,6 +18,7 @@ class Cloud:
         self.db = db
         self.identity = Identity(db, box)
         self.tags = TagStore(db)
+        pagination.set_key(box.derive("pagination-token"))
 
     @classmethod
     def open(cls, config: Config, migrate: bool = True) -> Cloud:

@@ -17,7 +17,12 @@ from typing import TypeVar
 from .errors import InvalidParameterValue
 
 T = TypeVar("T")
-_KEY = secrets.token_bytes(32)
+_KEY = secrets.token_bytes(32)   # replaced by a key derived from the host key (tokens survive restarts)
+
+
+def set_key(key: bytes) -> None:
+    global _KEY
+    _KEY = key
 
 
 def _sign(payload: bytes) -> str:

@@ -6,6 +6,8 @@ the file between controllers.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -14,7 +16,12 @@ from cryptography.fernet import Fernet, InvalidToken
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
+        self._key = key
         self._fernet = Fernet(key)
+
+    def derive(self, label: str) -> bytes:
+        """A stable 32-byte key for ``label`` (e.g. signing pagination tokens), derived from the host key."""
+        return hmac.new(self._key, label.encode(), hashlib.sha256).digest()
 
     @classmethod
     def from_file(cls, path: Path) -> SecretBox:

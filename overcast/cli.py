@@ -48,9 +48,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     cfg = _config(args)
     cloud = Cloud.open(cfg)
     account_id, creds = cloud.bootstrap()
+    (cfg.data_dir / "endpoint").write_text(cfg.endpoint + "\n")   # for `overcast admin … --profile`
+    profile_note = "no profile written"
     if not args.no_profile:
         write_profile(args.profile, creds, cfg.default_region, cfg.endpoint)
-    print(f"Overcast is up: {cfg.endpoint}  (region {cfg.default_region}, profile '{args.profile}' written)")
+        profile_note = f"profile '{args.profile}' written"
+    print(f"Overcast is up: {cfg.endpoint}  (region {cfg.default_region}, {profile_note})")
     print(f"  data directory : {cfg.data_dir}")
     print(f"  admin account  : {account_id}")
     print(f"  access key id  : {creds.access_key_id}")
@@ -62,6 +65,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                                            date_header=False))
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the SIGINT it handled after a clean shutdown
     finally:
         cloud.close()
     print("Overcast stopped.")
@@ -73,7 +78,9 @@ def cmd_create_account(args: argparse.Namespace) -> int:
     cloud = Cloud.open(cfg)
     account_id, creds = cloud.identity.create_account(args.name)
     if args.profile:
-        write_profile(args.profile, creds, cfg.default_region, cfg.endpoint)
+        endpoint_file = cfg.data_dir / "endpoint"
+        endpoint = endpoint_file.read_text().strip() if endpoint_file.exists() else cfg.endpoint
+        write_profile(args.profile, creds, cfg.default_region, args.endpoint_url or endpoint)
     print(f"account {args.name}: {account_id}")
     print(f"  access key id : {creds.access_key_id}")
     print(f"  secret key    : {creds.secret_access_key}")
@@ -109,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     create = admin.add_parser("create-account", help="create an account with its own keys")
     create.add_argument("name")
     create.add_argument("--profile", default=None, help="also write these keys as an AWS CLI profile")
+    create.add_argument("--endpoint-url", default=None,
+                        help="endpoint for the profile (default: the one `overcast up` last served)")
     create.set_defaults(func=cmd_create_account)
     accounts = admin.add_parser("accounts", help="list accounts")
     accounts.set_defaults(func=cmd_accounts)

@@ -8,6 +8,7 @@ from . import pagination
 from .config import Config
 from .db import Database
 from .identity import ADMIN_ACCOUNT, Credentials, Identity
+from .keypairs import KeyPairStore
 from .secretbox import SecretBox
 from .tags import TagStore
 
@@ -18,6 +19,7 @@ class Cloud:
         self.db = db
         self.identity = Identity(db, box)
         self.tags = TagStore(db)
+        self.keypairs = KeyPairStore(db)
         pagination.set_key(box.derive("pagination-token"))
 
     @classmethod

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from . import ids
 from .db import Database
@@ -74,33 +75,52 @@ class Identity:
 
     # -- accounts --------------------------------------------------------------------------------
     def create_account(self, name: str) -> tuple[str, Credentials]:
-        if not name or len(name) > 64 or not all(c.isalnum() or c in "-_." for c in name):
+        if not name or len(name) > 64 or not all((c.isascii() and c.isalnum()) or c in "-_." for c in name):
             raise InvalidParameterValue("Account names are 1-64 letters, digits, '-', '_' or '.'")
-        with self.db.session() as s:
-            if s.scalar(select(Account).where(Account.name == name)) is not None:
-                raise Conflict(f"An account named {name} already exists", code="EntityAlreadyExists")
-            account_id = ids.account_id()
-            while s.get(Account, account_id) is not None:
+        exists = Conflict(f"An account named {name} already exists", code="EntityAlreadyExists")
+        try:
+            with self.db.session() as s:
+                if s.scalar(select(Account).where(Account.name == name)) is not None:
+                    raise exists
                 account_id = ids.account_id()
-            s.add(Account(id=account_id, name=name, created_at=_now()))
-            user = Principal(id=ids.principal_id("user"), account_id=account_id, kind="user", name="admin",
-                             arn=f"arn:aws:iam::{account_id}:user/admin", created_at=_now())
-            s.add(user)
-            s.flush()
-            creds = self._add_key(s, account_id, user.id)
+                while s.get(Account, account_id) is not None:
+                    account_id = ids.account_id()
+                s.add(Account(id=account_id, name=name, created_at=_now()))
+                user = Principal(id=ids.principal_id("user"), account_id=account_id, kind="user", name="admin",
+                                 arn=f"arn:aws:iam::{account_id}:user/admin", created_at=_now())
+                s.add(user)
+                s.flush()
+                creds = self._add_key(s, account_id, user.id)
+        except IntegrityError:
+            # A concurrent create of the same name won the race (the check above saw nothing yet).
+            with self.db.session() as s:
+                if s.scalar(select(Account.id).where(Account.name == name)) is not None:
+                    raise exists from None
+            raise
         return account_id, creds
 
     def ensure_account(self, name: str) -> tuple[str, Credentials]:
         """The account called ``name`` and its first active key, created if missing."""
+        found = self._first_key(name)
+        if found is not None:
+            return found
+        try:
+            return self.create_account(name)
+        except Conflict:            # created concurrently (another controller starting up)
+            found = self._first_key(name)
+            if found is None:
+                raise
+            return found
+
+    def _first_key(self, name: str) -> tuple[str, Credentials] | None:
         with self.db.session() as s:
             account = s.scalar(select(Account).where(Account.name == name))
-            if account is not None:
-                key = s.scalar(select(AccessKey).where(AccessKey.account_id == account.id,
-                                                       AccessKey.expires_at.is_(None),
-                                                       AccessKey.status == "Active").order_by(AccessKey.created_at))
-                if key is not None:
-                    return account.id, Credentials(key.id, self.box.open(key.secret_enc))
-        return self.create_account(name)
+            if account is None:
+                return None
+            key = s.scalar(select(AccessKey).where(AccessKey.account_id == account.id,
+                                                   AccessKey.expires_at.is_(None),
+                                                   AccessKey.status == "Active").order_by(AccessKey.created_at))
+            return None if key is None else (account.id, Credentials(key.id, self.box.open(key.secret_enc)))
 
     def accounts(self) -> list[tuple[str, str]]:
         with self.db.session() as s:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base
@@ -57,3 +57,18 @@ class Tag(Base):
     resource_type: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_tags_account_key", "account_id", "key"),)
+
+
+class KeyPair(Base):
+    """An EC2 key pair: the public half only (a created key's private half is returned once, never kept)."""
+
+    __tablename__ = "key_pairs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)              # key-…
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    key_type: Mapped[str] = mapped_column(String(16))                         # rsa | ed25519
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    public_key: Mapped[str] = mapped_column(Text)                             # OpenSSH line
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("account_id", "name", name="uq_key_pairs_account_name"),)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Executable, delete, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import resources
@@ -32,16 +33,28 @@ def validate(tags: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     return out
 
 
+def _upsert(dialect: str, rows: list[dict[str, str]]) -> Executable:
+    pk = [Tag.account_id, Tag.resource_id, Tag.key]
+    if dialect == "postgresql":
+        pg = postgresql.insert(Tag).values(rows)
+        return pg.on_conflict_do_update(index_elements=pk, set_={"value": pg.excluded.value})
+    lite = sqlite.insert(Tag).values(rows)
+    return lite.on_conflict_do_update(index_elements=pk, set_={"value": lite.excluded.value})
+
+
 def put(session: Session, account_id: str, resource_id: str, resource_type: str,
         tags: Iterable[tuple[str, str]]) -> None:
-    for key, value in tags:
-        row = session.get(Tag, (account_id, resource_id, key))
-        if row is None:
-            session.add(Tag(account_id=account_id, resource_id=resource_id, key=key, value=value,
-                            resource_type=resource_type))
-        else:
-            row.value = value
-    session.flush()
+    values = dict(tags)             # a key given twice keeps its last value
+    if values:
+        # One upsert, so that concurrent calls adding the same new key both succeed (a read-then-insert
+        # loses that race with a duplicate-key error).
+        rows = [{"account_id": account_id, "resource_id": resource_id, "key": key, "value": value,
+                 "resource_type": resource_type} for key, value in values.items()]
+        session.execute(_upsert(session.get_bind().dialect.name, rows))
+        for obj in list(session):   # tag rows loaded before in this session are stale now
+            ident = inspect(obj).identity
+            if isinstance(obj, Tag) and ident is not None and tuple(ident[:2]) == (account_id, resource_id):
+                session.expire(obj)
     count = len(session.scalars(select(Tag.key).where(Tag.account_id == account_id,
                                                       Tag.resource_id == resource_id)).all())
     if count > MAX_TAGS_PER_RESOURCE:

@@ -7,7 +7,6 @@ thread, serialize.  Handlers never see HTTP.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
@@ -43,7 +42,6 @@ from .services import Service
 
 log = logging.getLogger("overcast.gateway")
 MAX_QUERY_BODY = 16 * 1024 * 1024
-METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
 _SIG_KINDS = {"malformed": "malformed", "incomplete": "incomplete", "mismatch": "mismatch", "expired": "expired",
               "skewed": "skewed", "unsupported": "unsupported"}
 
@@ -68,6 +66,11 @@ class Endpoint:
         self.router = Router(services, cloud.config.domain)
         self.max_skew = timedelta(seconds=cloud.config.max_clock_skew_seconds)
 
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        """As a plain ASGI app the route takes every method: even an unknown one gets an AWS error body."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def handle(self, request: Request) -> Response:
         scope = request.scope
         rid: str = scope["state"]["request_id"]
@@ -84,8 +87,10 @@ class Endpoint:
                 auth = sigv4.parse(parts)
             except sigv4.SigV4Error as err:
                 auth, auth_error = None, AuthError(_SIG_KINDS.get(err.kind, "malformed"), err.message)
-            service = await self._route(request, auth, wire)
+            service, body_read = await self._route(request, auth, wire)
             scope["state"]["protocol"] = service.protocol
+            if service.model.metadata["protocol"] != "rest-xml" and not body_read:
+                wire.body = await self._read_body(request)  # once the service is known: its errors, its format
             if auth_error is not None:
                 raise auth_error
             if service.model.metadata["protocol"] == "rest-xml":
@@ -99,15 +104,18 @@ class Endpoint:
             result = self._error(service, InternalError("We encountered an internal error. Please try again."), rid)
         return self._respond(result, request.method)
 
-    async def _route(self, request: Request, auth: sigv4.SigV4Auth | None, wire: WireRequest) -> Service:
+    async def _route(self, request: Request, auth: sigv4.SigV4Auth | None,
+                     wire: WireRequest) -> tuple[Service, bool]:
+        """The service, and whether the body was read already (to find the service in a form body)."""
         if auth is not None:
             service = self.router.by_scope(auth.service)
             if service is None:
                 raise NotYetImplemented(f"Overcast does not serve the service '{auth.service}'.")
-            if service.model.metadata["protocol"] != "rest-xml":
-                wire.body = await self._read_body(request)
-            return service
-        params = dict(wire.query)
+            return service, False
+        params = {k: v for k, v in reversed(wire.query) if v}  # first non-empty value of each name
+        hinted = self.router.by_scope(self.router.scope_hint(wire.headers.get("authorization", ""), wire.query))
+        if hinted is not None:  # a broken signature still names its service: answer in that service's format
+            return hinted, False
         service = self.router.by_params(params.get("Action"), params.get("Version"))
         if service is None and request.method == "POST" and wire.headers.get("content-type", "").startswith(
                 "application/x-www-form-urlencoded"):
@@ -116,14 +124,14 @@ class Endpoint:
             service = self.router.by_params(form.get("Action"), form.get("Version"))
             if service is None and "Action" in form:
                 raise InvalidAction(f"The action {form['Action'][:64]} is not valid for this web service.")
-        elif service is not None:
-            wire.body = await self._read_body(request)
+            if service is not None:
+                return service, True
         if service is None:
             s3 = self.router.s3
             if s3 is None:
                 raise InvalidAction("Could not determine the service for this request.")
-            return s3
-        return service
+            return s3, False
+        return service, False
 
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -191,14 +199,12 @@ class Endpoint:
         if auth is None:
             raise AuthError("missing", "Request is missing Authentication Token")
         caller, secret = self.cloud.identity.authenticate(auth.access_key, auth.security_token)
-        if body is not None:
-            claimed = auth.content_sha256
-            if claimed and len(claimed) == 64 and claimed != hashlib.sha256(body).hexdigest():
-                raise AuthError("mismatch", "The provided x-amz-content-sha256 header does not match the body.")
         now = datetime.now(UTC)
         try:
             sigv4.verify(parts, auth, secret, sigv4.payload_hash(parts, auth, body), now, self.max_skew)
         except sigv4.SigV4Error as err:
+            if err.code and service.model.metadata["protocol"] == "rest-xml":
+                raise AWSError(err.message, code=err.code) from None
             raise AuthError(_SIG_KINDS.get(err.kind, "mismatch"), err.message) from None
         region = auth.region
         if not service.global_service and self.cloud.config.region(region) is None:
@@ -224,5 +230,5 @@ def create_app(cloud: Cloud, services: dict[str, Service] | None = None) -> Star
         from .services import default_services
         services = default_services()
     endpoint = Endpoint(cloud, services)
-    return Starlette(routes=[Route("/{path:path}", endpoint.handle, methods=METHODS)],
+    return Starlette(routes=[Route("/{path:path}", endpoint)],
                      middleware=[Middleware(ErrorGuard), Middleware(RequestIdMiddleware)])

@@ -25,6 +25,18 @@ class Router:
     def by_scope(self, signing_name: str) -> Service | None:
         return self.by_signing_name.get(signing_name)
 
+    @staticmethod
+    def scope_hint(authorization: str, query: list[tuple[str, str]]) -> str:
+        """The service named in a credential scope, even when the rest of the signature is unusable."""
+        credentials = [v for k, v in query if k == "X-Amz-Credential"]
+        if "Credential=" in authorization:
+            credentials.append(authorization.split("Credential=", 1)[1].split(",", 1)[0].strip())
+        for credential in credentials:
+            parts = credential.split("/")
+            if len(parts) >= 5:
+                return parts[-2]
+        return ""
+
     def by_params(self, action: str | None, version: str | None) -> Service | None:
         if version and version in self.by_version:
             return self.by_version[version]

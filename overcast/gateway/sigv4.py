@@ -102,10 +102,10 @@ def _parse_amz_date(value: str) -> datetime:
 def _parse_http_date(value: str) -> datetime:
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         raise SigV4Error("malformed", "Invalid date format header, expected to be in ISO8601, RFC 2616, "
                                       "or RFC 822 format") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _amz_stamp(when: datetime) -> str:
@@ -290,7 +290,7 @@ def _check_time(auth: SigV4Auth, now: datetime, max_skew: timedelta) -> None:
             raise SigV4Error("malformed", "X-Amz-Expires must be a positive number of seconds")
         if auth.expires > MAX_EXPIRES:
             raise SigV4Error("malformed", "X-Amz-Expires must be less than a week (in seconds) that is 604800")
-        if now > auth.amz_date + timedelta(seconds=auth.expires):
+        if now - auth.amz_date > timedelta(seconds=auth.expires):
             raise SigV4Error("expired", "Request has expired")
         if auth.amz_date - now > max_skew:
             raise SigV4Error("skewed", "Request is not valid yet")

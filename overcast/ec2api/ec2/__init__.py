@@ -1,3 +1,3 @@
 """EC2 handlers, one module per resource family."""
 
-from . import account, instance_types, regions, tags  # noqa: F401
+from . import account, instance_types, key_pairs, regions, tags  # noqa: F401

@@ -25,7 +25,7 @@ XML_TYPE = "text/xml;charset=UTF-8"
 def form_pairs(req: WireRequest) -> list[tuple[str, str]]:
     """Query-string pairs followed by form-body pairs (AWS accepts either)."""
     pairs = list(req.query)
-    ctype = req.headers.get("content-type", "")
+    ctype = req.headers.get("content-type", "").lower()
     if req.body and (not ctype or ctype.startswith("application/x-www-form-urlencoded")):
         try:
             text = req.body.decode("utf-8")

@@ -23,6 +23,9 @@ from overcast.core.errors import ParamError
 MAX_PARAMS = 20_000          # flat keys in one request
 MAX_LIST_INDEX = 100_000     # largest N in ``X.N``
 _INT_RE = re.compile(r"-?[0-9]{1,20}\Z")
+_INT_BOUNDS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_INDEX_RE = re.compile(r"[1-9][0-9]{0,5}\Z")  # ASCII digits only: str.isdigit() accepts '²'
+
 # XML 1.0 cannot carry these; accepting them would make the data unreadable later.
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -112,7 +115,7 @@ class ParamParser:
     def _parse(self, shape: Shape, node: _Node, path: str) -> Any:
         kind = shape.type_name
         if kind == "structure":
-            if node.value is not None and not node.children:
+            if node.value is not None:
                 raise ParamError("type", path, f"Invalid value for parameter {path}: a structure is expected")
             return self._structure(shape, node, path)  # type: ignore[arg-type]
         if kind == "list":
@@ -147,52 +150,62 @@ class ParamParser:
                 raise ParamError("missing", full, f"The request must contain the parameter {full}")
         return out
 
-    def _indexed(self, node: _Node, path: str) -> list[_Node]:
+    def _indexed(self, node: _Node, path: str) -> list[tuple[str, _Node]]:
+        """The ``N`` children of ``node`` in index order, as (N as sent, child)."""
         indexed = []
         for key, child in node.children.items():
-            if not key.isdigit() or len(key) > 6 or int(key) < 1 or int(key) > MAX_LIST_INDEX:
+            if not _INDEX_RE.match(key) or int(key) > MAX_LIST_INDEX:
                 raise ParamError("unknown", f"{path}.{key}", f"The parameter {path}.{key} is not recognized")
-            indexed.append((int(key), child))
-        indexed.sort(key=lambda pair: pair[0])
-        return [child for _, child in indexed]
+            indexed.append((int(key), key, child))
+        indexed.sort(key=lambda item: item[0])
+        return [(key, child) for _, key, child in indexed]
 
     def _list(self, shape: Any, node: _Node, path: str) -> list[Any]:
-        if not node.children:
-            if node.value in (None, ""):
-                return []
+        if node.value:  # ``X=`` (the query protocol's empty list) is the only value a list may have
             raise ParamError("type", path, f"Invalid value for parameter {path}: a list is expected")
+        if not node.children:
+            return []
         items_node = self.naming.list_node(shape, node)
         if items_node is None:
             extra = sorted(node.children)[0]
             raise ParamError("unknown", f"{path}.{extra}", f"The parameter {path}.{extra} is not recognized")
-        if items_node is not node and len(node.children) > 1:
-            extra = sorted(set(node.children) - {shape.member.serialization.get('name', 'member')})[0]
-            raise ParamError("unknown", f"{path}.{extra}", f"The parameter {path}.{extra} is not recognized")
-        items = [self._parse(shape.member, child, f"{path}.{i}")
-                 for i, child in enumerate(self._indexed(items_node, path), 1)]
+        items_path = path
+        if items_node is not node:
+            wrapper = shape.member.serialization.get("name", self.naming.default_list_member)
+            items_path = f"{path}.{wrapper}"
+            if len(node.children) > 1:
+                extra = sorted(set(node.children) - {wrapper})[0]
+                raise ParamError("unknown", f"{path}.{extra}", f"The parameter {path}.{extra} is not recognized")
+        items = [self._parse(shape.member, child, f"{items_path}.{i}")
+                 for i, child in self._indexed(items_node, items_path)]
         self._check_size(shape, len(items), path)
         return items
 
     def _map(self, shape: Any, node: _Node, path: str) -> dict[str, Any]:
-        entries = node if shape.serialization.get("flattened") else node.children.get("entry")
-        if entries is None:
+        flattened = shape.serialization.get("flattened")
+        entries = node if flattened else node.children.get("entry")
+        if node.value:
+            raise ParamError("type", path, f"Invalid value for parameter {path}: a map is expected")
+        if entries is None or (not flattened and len(node.children) > 1):
             if not node.children:
                 return {}
-            extra = sorted(node.children)[0]
-            raise ParamError("unknown", f"{path}.{extra}", f"The parameter {path}.{extra} is not recognized")
+            stray = sorted(set(node.children) - {"entry"})[0]
+            raise ParamError("unknown", f"{path}.{stray}", f"The parameter {path}.{stray} is not recognized")
+        entries_path = path if flattened else f"{path}.entry"
         key_name = self.naming.member_key(shape.key, "key")
         value_name = self.naming.member_key(shape.value, "value")
         out: dict[str, Any] = {}
-        for i, entry in enumerate(self._indexed(entries, path), 1):
+        for i, entry in self._indexed(entries, entries_path):
             key_node = entry.children.get(key_name)
             if key_node is None:
-                raise ParamError("missing", f"{path}.{i}.{key_name}", f"Map entry {path}.{i} has no key")
+                raise ParamError("missing", f"{entries_path}.{i}.{key_name}", f"Map entry {entries_path}.{i} has no key")
             extra = set(entry.children) - {key_name, value_name}
             if extra:
-                raise ParamError("unknown", f"{path}.{i}.{sorted(extra)[0]}", "Unknown map entry member")
-            key = self._parse(shape.key, key_node, f"{path}.{i}.{key_name}")
+                full = f"{entries_path}.{i}.{sorted(extra)[0]}"
+                raise ParamError("unknown", full, f"The parameter {full} is not recognized")
+            key = self._parse(shape.key, key_node, f"{entries_path}.{i}.{key_name}")
             value_node = entry.children.get(value_name)
-            out[key] = self._parse(shape.value, value_node, f"{path}.{i}.{value_name}") if value_node else None
+            out[key] = self._parse(shape.value, value_node, f"{entries_path}.{i}.{value_name}") if value_node else None
         self._check_size(shape, len(out), path)
         return out
 
@@ -239,6 +252,10 @@ class ParamParser:
 
     def _check_range(self, shape: Shape, value: float, path: str) -> None:
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        width = _INT_BOUNDS.get(shape.type_name)
+        if width is not None:  # the model's bounds, else the type's own (32- or 64-bit)
+            low = width[0] if low is None else low
+            high = width[1] if high is None else high
         if (low is not None and value < low) or (high is not None and value > high):
             raise ParamError("range", path, f"Value ({value}) for parameter {path} is invalid. "
                                             f"Expecting a value between {low} and {high}.")

@@ -14,7 +14,11 @@ from typing import Any
 from botocore.model import Shape
 
 XML_ESC_DECL = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
+_ESCAPES: dict[int, str] = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;",
+                            ord("\r"): "&#13;"}
+# Characters XML 1.0 cannot carry (and lone surrogates) become U+FFFD, so a body is always well-formed.
+_ESCAPES.update({c: "\ufffd" for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF,
+                                        *range(0xD800, 0xE000)]})
 
 
 def escape(text: str) -> str:

@@ -188,14 +188,12 @@ class RestXmlProtocol:
 
     def _document(self, shape: Any, value: dict[str, Any], tag: str) -> bytes:
         out = [XML_ESC_DECL]
-        ns = f' xmlns="{self.namespace}"' if self.namespace and not shape.serialization.get("xmlNamespace") else ""
-        out.append(f"<{tag}{ns}>")
-        self.writer.members(shape, value, out)
-        out.append(f"</{tag}>")
-        if shape.serialization.get("xmlNamespace"):
-            inner = XmlWriter("member")
-            out = [XML_ESC_DECL]
-            inner.element(shape, value, tag, out)
+        if shape.serialization.get("xmlNamespace") or not self.namespace:
+            self.writer.element(shape, value, tag, out)
+        else:
+            out.append(f'<{tag} xmlns="{self.namespace}">')
+            self.writer.members(shape, value, out)
+            out.append(f"</{tag}>")
         return "".join(out).encode("utf-8")
 
     def _header_text(self, shape: Any, value: Any) -> str:

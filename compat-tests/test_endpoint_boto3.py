@@ -74,6 +74,9 @@ def test_describe_account_attributes(overcast: Overcast) -> None:
     assert int(attrs["vpc-max-security-groups-per-interface"][0]) > 0
     one = ec2.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
     assert [a["AttributeName"] for a in one] == ["default-vpc"]
+    # AWS answers for attributes beyond the two its model's enum lists
+    more = ec2.describe_account_attributes(AttributeNames=["max-instances", "max-elastic-ips"])["AccountAttributes"]
+    assert sorted(a["AttributeName"] for a in more) == ["max-elastic-ips", "max-instances"]
 
 
 # --- instance types ------------------------------------------------------------------------------------

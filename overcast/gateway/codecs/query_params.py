@@ -59,6 +59,7 @@ class QueryNaming:
     """Names used by the AWS ``query`` protocol (STS, CloudFormation, IAM…)."""
 
     strict_unknown = False
+    relaxed_enums: frozenset[str] = frozenset()
     default_list_member = "member"
 
     def member_key(self, shape: Shape, default: str) -> str:
@@ -82,6 +83,9 @@ class Ec2Naming(QueryNaming):
     """EC2's variant: ``queryName``, capitalised ``locationName``, lists always flattened."""
 
     strict_unknown = True
+    # Enums the service itself accepts more values of than the model lists (AWS answers for
+    # ``max-instances`` and friends although the enum names only two attributes).
+    relaxed_enums = frozenset({"AccountAttributeName"})
 
     def member_key(self, shape: Shape, default: str) -> str:
         ser = shape.serialization
@@ -216,7 +220,7 @@ class ParamParser:
             if _BAD_CHARS.search(text):
                 raise ParamError("type", path, f"Invalid value for parameter {path}: invalid characters")
             enum = shape.metadata.get("enum")
-            if enum and text not in enum:
+            if enum and text not in enum and shape.name not in self.naming.relaxed_enums:
                 raise ParamError("enum", path, f"Invalid value '{_clip(text)}' for {path}. "
                                                f"Valid values are: {', '.join(enum[:20])}")
             self._check_size(shape, len(text), path)

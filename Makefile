@@ -9,7 +9,8 @@ ARGS ?=
 DEB_PYTHON := python3 python3-venv python3-dev gcc ca-certificates
 DEB_CLIENTS := awscli
 DEB_DATABASE := postgresql
-DEB_PACKAGES := $(DEB_PYTHON) $(DEB_CLIENTS) $(DEB_DATABASE)
+DEB_TEST := openssh-client openssl putty-tools
+DEB_PACKAGES := $(DEB_PYTHON) $(DEB_CLIENTS) $(DEB_DATABASE) $(DEB_TEST)
 
 .PHONY: install debs venv up test lint typecheck unit compat docs bench clean
 

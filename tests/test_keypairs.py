@@ -36,9 +36,17 @@ from overcast.core.secretbox import SecretBox
 from overcast.core.tags import TagStore
 from overcast.gateway.app import create_app
 
-SSH_KEYGEN = shutil.which("ssh-keygen")
-OPENSSL = shutil.which("openssl")
-PUTTYGEN = shutil.which("puttygen")
+
+def _tool(name: str) -> str:
+    """Independent checkers; the install step (Makefile DEB_TEST) provides them — missing is a failure."""
+    path = shutil.which(name)
+    assert path, f"{name} is missing: `make install` must install it"
+    return path
+
+
+SSH_KEYGEN = "ssh-keygen"
+OPENSSL = "openssl"
+PUTTYGEN = "puttygen"
 
 
 # -- independent computations ------------------------------------------------------------------------
@@ -112,7 +120,7 @@ def test_create_rsa_pem(store: KeyPairStore, account: str, tmp_path: Path) -> No
                               serialization.NoEncryption())
     assert info.fingerprint == colon_hex(hashlib.sha1(pkcs8).digest())
     assert info.public_key == f"{openssh_pub(key.public_key())} web"
-    if SSH_KEYGEN:
+    if _tool(SSH_KEYGEN):
         path = tmp_path / "web.pem"
         path.write_text(material)
         path.chmod(0o600)
@@ -129,7 +137,7 @@ def test_create_ed25519_pem(store: KeyPairStore, account: str, tmp_path: Path) -
     assert info.public_key == f"{openssh_pub(key.public_key())} ed"
     assert info.fingerprint == sha256_b64(info.public_key)
     assert len(info.fingerprint) == 44 and info.fingerprint.endswith("=")
-    if SSH_KEYGEN:
+    if _tool(SSH_KEYGEN):
         path = tmp_path / "ed.pem"
         path.write_text(material)
         path.chmod(0o600)
@@ -159,7 +167,7 @@ def test_create_ppk(store: KeyPairStore, account: str, tmp_path: Path, key_type:
     else:
         seed = ed25519.Ed25519PrivateKey.from_private_bytes(private[0])
         assert openssh_pub(seed.public_key()) == " ".join(info.public_key.split()[:2])
-    if PUTTYGEN:
+    if _tool(PUTTYGEN):
         path = tmp_path / "k.ppk"
         path.write_text(material)
         out = subprocess.run([PUTTYGEN, str(path), "-O", "public-openssh", "-o", str(tmp_path / "k.pub")],
@@ -177,7 +185,7 @@ def test_import_rsa_fingerprint_is_md5_of_der_public_key(store: KeyPairStore, ac
     assert info.key_type == "rsa"
     assert info.fingerprint == colon_hex(hashlib.md5(spki).digest())
     assert info.public_key == f"{openssh_pub(key.public_key())} imported"
-    if SSH_KEYGEN and OPENSSL:
+    if _tool(SSH_KEYGEN) and _tool(OPENSSL):
         # AWS's own recipe: the PKCS#8 (SubjectPublicKeyInfo) DER of the key, through `openssl md5 -c`
         pub = tmp_path / "k.pub"
         pub.write_text(line + "\n")

@@ -45,10 +45,25 @@ API_VERSIONS = {"ec2": "2016-11-15", "sts": "2011-06-15"}
 _BOTOCORE = botocore.session.get_session()
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+OBJECT_NODES = 3   # the tests always run three object nodes (ports P+1…P+3 after the gateway's P)
+
+
+def free_port(span: int = 1) -> int:
+    """A port P such that P … P+span-1 are all free on 127.0.0.1."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            base = int(sock.getsockname()[1])
+        if base + span > 65535:
+            continue
+        try:
+            for port in range(base + 1, base + span):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free port range")
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
@@ -81,7 +96,8 @@ class OvercastProcess:
     def start(self) -> None:
         self.stdout, self.stderr = [], []
         self.proc = subprocess.Popen(
-            [str(OVERCAST), "--data-dir", str(self.data_dir), "up", "--port", str(self.port)],
+            [str(OVERCAST), "--data-dir", str(self.data_dir), "up", "--port", str(self.port),
+             "--object-nodes", str(OBJECT_NODES)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=clean_env(self.home), start_new_session=True)
         assert self.proc.stdout is not None and self.proc.stderr is not None

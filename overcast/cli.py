@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import dataclasses
 import logging
 import os
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 from overcast.core import config as configuration
 from overcast.core.cloud import Cloud
 from overcast.core.identity import Credentials
+from overcast.core.objects.topology import NodeSpec, ensure_ring, ensure_secret
+from overcast.supervisor import Child, Supervisor
 
 
 def _config(args: argparse.Namespace) -> configuration.Config:
@@ -40,14 +43,40 @@ def write_profile(name: str, creds: Credentials, region: str, endpoint: str, hom
     return cred_path
 
 
+def object_node_specs(cfg: configuration.Config) -> list[NodeSpec]:
+    base = cfg.object_node_port or cfg.port + 1
+    return [NodeSpec(f"node{i}", f"http://127.0.0.1:{base + i - 1}", f"z{i}",
+                     Path(cfg.data_dir) / "objectnodes" / f"node{i}", base + i - 1)
+            for i in range(1, cfg.object_nodes + 1)]
+
+
+def start_object_nodes(cfg: configuration.Config) -> Supervisor:
+    """One object node process per configured node, the ring kept in step, all supervised."""
+    nodes = object_node_specs(cfg)
+    data_dir = Path(cfg.data_dir)
+    ensure_ring(data_dir / "ring.json", nodes, replicas=cfg.object_replicas)
+    secret = ensure_secret(data_dir / "objectnode.key")
+    supervisor = Supervisor()
+    for node in nodes:
+        node.root.mkdir(parents=True, exist_ok=True)
+        supervisor.add(Child(node.name, [sys.executable, "-m", "overcast.hostagents.objectnode", "--root", str(node.root),
+                                         "--host", "127.0.0.1", "--port", str(node.port), "--secret-file", str(secret)],
+                             data_dir / "logs" / f"{node.name}.log", health_url=f"{node.url}/healthz"))
+    supervisor.start()
+    return supervisor
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     import uvicorn
 
     from overcast.gateway.app import create_app
 
     cfg = _config(args)
+    if args.object_nodes is not None:
+        cfg = dataclasses.replace(cfg, object_nodes=args.object_nodes)
     cloud = Cloud.open(cfg)
     account_id, creds = cloud.bootstrap()
+    supervisor = start_object_nodes(cfg)
     (cfg.data_dir / "endpoint").write_text(cfg.endpoint + "\n")   # for `overcast admin … --profile`
     profile_note = "no profile written"
     if not args.no_profile:
@@ -68,6 +97,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the SIGINT it handled after a clean shutdown
     finally:
+        supervisor.stop()
         cloud.close()
     print("Overcast stopped.")
     return 0
@@ -110,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=None)
     up.add_argument("--profile", default="overcast", help="AWS CLI profile to write (default: overcast)")
     up.add_argument("--no-profile", action="store_true", help="do not write an AWS CLI profile")
+    up.add_argument("--object-nodes", type=int, default=None,
+                    help="object node processes to run (default 1, or object_nodes in overcast.toml)")
     up.set_defaults(func=cmd_up)
 
     admin = sub.add_parser("admin", help="administration").add_subparsers(dest="admin_command", required=True)

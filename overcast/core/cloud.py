@@ -9,6 +9,11 @@ from .config import Config
 from .db import Database
 from .identity import ADMIN_ACCOUNT, Credentials, Identity
 from .keypairs import KeyPairStore
+from .objects.buckets import BucketStore
+from .objects.nodeauth import read_secret
+from .objects.object_store import ObjectStore
+from .objects.replicas import ReplicaClient
+from .objects.topology import RingFile, ensure_secret
 from .secretbox import SecretBox
 from .tags import TagStore
 
@@ -19,6 +24,10 @@ class Cloud:
         self.db = db
         self.identity = Identity(db, box)
         self.tags = TagStore(db)
+        data_dir = Path(config.data_dir)
+        self.buckets = BucketStore(db)
+        self.replicas = ReplicaClient(read_secret(ensure_secret(data_dir / "objectnode.key")))
+        self.objects = ObjectStore(db, self.buckets, RingFile(data_dir / "ring.json"), self.replicas)
         self.keypairs = KeyPairStore(db)
         pagination.set_key(box.derive("pagination-token"))
 

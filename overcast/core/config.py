@@ -49,6 +49,9 @@ class Config:
     regions: tuple[Region, ...] = field(default_factory=lambda: (make_region("us-east-1"),))
     domain: str = "localhost"          # S3 virtual hosts: <bucket>.s3.<domain>
     max_clock_skew_seconds: int = 900
+    object_nodes: int = 1              # object node processes `overcast up` runs (one per disk/dir)
+    object_replicas: int = 3           # capped at the number of nodes
+    object_node_port: int = 0          # first node's port (default: gateway port + 1)
 
     @property
     def endpoint(self) -> str:
@@ -78,7 +81,8 @@ def load(data_dir: Path, **overrides: Any) -> Config:
     path = data_dir / "overcast.toml"
     if path.exists():
         raw = tomllib.loads(path.read_text())
-        for key in ("database_url", "host", "port", "default_region", "domain", "max_clock_skew_seconds"):
+        for key in ("database_url", "host", "port", "default_region", "domain", "max_clock_skew_seconds",
+                    "object_nodes", "object_replicas", "object_node_port"):
             if key in raw:
                 values[key] = raw[key]
         if "regions" in raw:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ class RequestContext:
     region: str
     request_id: str
     operation: str = ""
+    body: AsyncIterator[bytes] | None = None   # streamed request payload (S3 PutObject, UploadPart…)
 
     @property
     def account_id(self) -> str:

@@ -16,9 +16,10 @@ class AWSError(Exception):
     sender_fault: bool = True
 
     def __init__(self, message: str = "", *, code: str | None = None, status: int | None = None,
-                 sender_fault: bool | None = None) -> None:
+                 sender_fault: bool | None = None, extra: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.extra: dict[str, str] = dict(extra or {})   # protocol-specific fields (S3: BucketName, Key…)
         if code is not None:
             self.code = code
         if status is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base
@@ -72,3 +72,33 @@ class KeyPair(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("account_id", "name", name="uq_key_pairs_account_name"),)
+
+
+# S3 keys sort by their UTF-8 bytes: PostgreSQL must compare them with the "C" collation.
+ObjectKey = String(1024).with_variant(String(1024, collation="C"), "postgresql")
+
+
+class Bucket(Base):
+    """An S3 bucket.  Names are global across accounts, as in S3."""
+
+    __tablename__ = "buckets"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StoredObject(Base):
+    """The metadata of an S3 object; its bytes live on the object nodes under ``data_name``."""
+
+    __tablename__ = "objects"
+    bucket_id: Mapped[int] = mapped_column(ForeignKey("buckets.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(ObjectKey, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    etag: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(256))
+    headers_json: Mapped[str] = mapped_column(Text, default="{}")     # Content-Encoding, Cache-Control, …
+    metadata_json: Mapped[str] = mapped_column(Text, default="{}")    # x-amz-meta-*
+    data_name: Mapped[str] = mapped_column(String(64), unique=True)
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))

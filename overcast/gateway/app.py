@@ -7,8 +7,9 @@ thread, serialize.  Handlers never see HTTP.
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -33,7 +34,7 @@ from overcast.core.errors import (
     ParamError,
 )
 
-from . import sigv4
+from . import payload, sigv4
 from .codecs.query_family import Ec2Protocol, form_pairs
 from .codecs.wire import WireRequest, WireResponse
 from .middleware import ErrorGuard, RequestIdMiddleware
@@ -94,7 +95,7 @@ class Endpoint:
             if auth_error is not None:
                 raise auth_error
             if service.model.metadata["protocol"] == "rest-xml":
-                result = await run_in_threadpool(self._handle_rest, service, parts, auth, wire, rid)
+                result = await self._handle_rest(request, service, parts, auth, wire, rid)
             else:
                 result = await run_in_threadpool(self._handle_query, service, parts, auth, wire, rid)
         except AWSError as err:
@@ -172,8 +173,8 @@ class Endpoint:
         return protocol.serialize(op, handler(ctx, params), rid)
 
     # -- rest-xml services (S3): the body is never read here; S3 streams it ----------------------------
-    def _handle_rest(self, service: Service, parts: sigv4.RequestParts, auth: sigv4.SigV4Auth | None,
-                     wire: WireRequest, rid: str) -> WireResponse:
+    async def _handle_rest(self, request: Request, service: Service, parts: sigv4.RequestParts,
+                           auth: sigv4.SigV4Auth | None, wire: WireRequest, rid: str) -> WireResponse:
         bucket = self.router.bucket_from_host(wire.host)
         path = f"/{bucket}{wire.path}" if bucket else wire.path
         found = service.protocol.find_operation(wire, path)
@@ -181,7 +182,7 @@ class Endpoint:
         if auth is not None:
             if not auth.presigned and auth.content_sha256 is None:
                 raise AWSError("Missing required header for this request: x-amz-content-sha256", code="InvalidRequest")
-            caller, region = self._authenticate(service, parts, auth, None)
+            caller, region = await run_in_threadpool(self._authenticate, service, parts, auth, None)
         if found is None:
             raise AWSError("The specified method is not allowed against this resource.", code="MethodNotAllowed",
                            status=405)
@@ -189,9 +190,20 @@ class Endpoint:
         handler = service.handlers.get(op.name)
         if handler is None:
             raise NotYetImplemented(f"The operation {op.name} is not supported by Overcast yet.")
+        body: AsyncIterator[bytes] | None = None
+        if service.protocol.streams_payload(op):
+            body = payload.verified(payload.from_request(request), auth.content_sha256 if auth else None)
+        else:
+            wire.body = await self._read_body(request)
+            if auth is not None and auth.content_sha256:
+                await run_in_threadpool(sigv4.payload_hash, parts, auth, wire.body)  # checks a hex digest
         params = service.protocol.parse(op, wire, labels)
-        ctx = RequestContext(self.cloud, caller, region, rid, op.name)
-        return service.protocol.serialize(op, handler(ctx, params), rid)
+        ctx = RequestContext(self.cloud, caller, region, rid, op.name, body=body)
+        if inspect.iscoroutinefunction(handler):
+            result = await handler(ctx, params)
+        else:
+            result = await run_in_threadpool(handler, ctx, params)
+        return service.protocol.serialize(op, result, rid)
 
     def _authenticate(self, service: Service, parts: sigv4.RequestParts, auth: sigv4.SigV4Auth | None,
                       body: bytes | None) -> tuple[Any, str]:

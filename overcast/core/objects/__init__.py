@@ -1,0 +1,1 @@
+"""Object storage: ring, replica placement, the replication client and S3 object metadata."""

@@ -1,0 +1,113 @@
+"""S3 buckets: names (global, as in S3), owners, regions."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db import Database
+from ..errors import AccessDenied, AWSError, NotFound
+from ..models import Bucket, StoredObject
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
+
+
+class NoSuchBucket(NotFound):
+    code = "NoSuchBucket"
+    status = 404
+
+    def __init__(self, name: str) -> None:
+        super().__init__("The specified bucket does not exist", extra={"BucketName": name})
+
+
+@dataclass(frozen=True)
+class BucketInfo:
+    id: int
+    name: str
+    account_id: str
+    region: str
+    created_at: datetime
+
+
+def check_name(name: str) -> None:
+    bad = (not _NAME.match(name) or ".." in name or ".-" in name or "-." in name
+           or name.startswith(("xn--", "sthree-")) or name.endswith(("-s3alias", "--ol-s3")))
+    if not bad:
+        try:
+            ipaddress.IPv4Address(name)
+            bad = True
+        except ValueError:
+            pass
+    if bad:
+        raise AWSError("The specified bucket is not valid.", code="InvalidBucketName", extra={"BucketName": name})
+
+
+def _info(row: Bucket) -> BucketInfo:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return BucketInfo(row.id, row.name, row.account_id, row.region, created)
+
+
+class BucketStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, account_id: str, name: str, region: str) -> BucketInfo:
+        check_name(name)
+        try:
+            with self.db.session() as s:
+                existing = s.scalar(select(Bucket).where(Bucket.name == name))
+                if existing is not None:
+                    raise self._exists(existing, account_id)
+                row = Bucket(name=name, account_id=account_id, region=region, created_at=datetime.now(UTC))
+                s.add(row)
+                s.flush()
+                return _info(row)
+        except IntegrityError:
+            with self.db.session() as s:
+                existing = s.scalar(select(Bucket).where(Bucket.name == name))
+            if existing is None:
+                raise
+            raise self._exists(existing, account_id) from None
+
+    @staticmethod
+    def _exists(existing: Bucket, account_id: str) -> AWSError:
+        if existing.account_id == account_id:
+            return AWSError("Your previous request to create the named bucket succeeded and you already own it.",
+                            code="BucketAlreadyOwnedByYou", status=409)
+        return AWSError("The requested bucket name is not available. The bucket namespace is shared by all users "
+                        "of the system. Please select a different name and try again.", code="BucketAlreadyExists",
+                        status=409)
+
+    def get(self, account_id: str, name: str, session: Session | None = None) -> BucketInfo:
+        """The bucket if ``account_id`` owns it; ``NoSuchBucket`` / ``AccessDenied`` otherwise."""
+        if session is None:
+            with self.db.session() as s:
+                return self.get(account_id, name, s)
+        row = session.scalar(select(Bucket).where(Bucket.name == name))
+        if row is None:
+            raise NoSuchBucket(name)
+        if row.account_id != account_id:
+            raise AccessDenied("Access Denied")
+        return _info(row)
+
+    def list(self, account_id: str) -> list[BucketInfo]:
+        with self.db.session() as s:
+            return [_info(b) for b in s.scalars(select(Bucket).where(Bucket.account_id == account_id)
+                                                .order_by(Bucket.name))]
+
+    def delete(self, account_id: str, name: str) -> None:
+        with self.db.session() as s:
+            bucket = self.get(account_id, name, s)
+            count = s.scalar(select(func.count()).select_from(StoredObject)
+                             .where(StoredObject.bucket_id == bucket.id))
+            if count:
+                raise AWSError("The bucket you tried to delete is not empty", code="BucketNotEmpty", status=409,
+                               extra={"BucketName": name})
+            row = s.get(Bucket, bucket.id)
+            s.delete(row)

@@ -103,6 +103,8 @@ class Endpoint:
         except Exception:
             log.exception("request %s failed", rid)
             result = self._error(service, InternalError("We encountered an internal error. Please try again."), rid)
+        if scope["state"].get("body_pending"):
+            result.headers["connection"] = "close"
         return self._respond(result, request.method)
 
     async def _route(self, request: Request, auth: sigv4.SigV4Auth | None,
@@ -192,6 +194,7 @@ class Endpoint:
             raise NotYetImplemented(f"The operation {op.name} is not supported by Overcast yet.")
         body: AsyncIterator[bytes] | None = None
         if service.protocol.streams_payload(op):
+            request.scope["state"]["body_pending"] = True   # until the handler has read it all
             body = payload.verified(payload.from_request(request), auth.content_sha256 if auth else None)
         else:
             wire.body = await self._read_body(request)

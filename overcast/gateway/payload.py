@@ -19,12 +19,17 @@ class IncompleteBody(AWSError):
 
 
 async def from_request(request: Request) -> AsyncIterator[bytes]:
+    """The request body; ``scope["state"]["body_pending"]`` stays true until it was read to the end
+    (an answer sent before that must close the connection: the unread bytes would poison it)."""
+    state = request.scope.setdefault("state", {})
+    state["body_pending"] = True
     try:
         async for chunk in request.stream():
             if chunk:
                 yield chunk
     except ClientDisconnect:
         raise IncompleteBody() from None
+    state["body_pending"] = False
 
 
 async def verified(chunks: AsyncIterator[bytes], claimed_sha256: str | None) -> AsyncIterator[bytes]:

@@ -34,6 +34,16 @@ def service_model(name: str) -> ServiceModel:
     return botocore.session.get_session().get_service_model(name)
 
 
+# Root elements of rest-xml answers that the models leave unnamed (what S3 really sends).
+ROOT_TAGS = {"s3": {"ListBuckets": "ListAllMyBucketsResult", "ListObjects": "ListBucketResult",
+                    "ListObjectsV2": "ListBucketResult", "ListObjectVersions": "ListVersionsResult",
+                    "GetBucketLocation": "LocationConstraint", "ListMultipartUploads": "ListMultipartUploadsResult",
+                    "ListParts": "ListPartsResult", "GetObjectAcl": "AccessControlPolicy",
+                    "GetBucketAcl": "AccessControlPolicy", "GetObjectTagging": "Tagging",
+                    "GetBucketTagging": "Tagging", "DeleteObjects": "DeleteResult",
+                    "GetBucketVersioning": "VersioningConfiguration", "GetBucketCors": "CORSConfiguration"}}
+
+
 def protocol_for(model: ServiceModel) -> Any:
     kind = model.metadata["protocol"]
     if kind == "ec2":
@@ -42,7 +52,7 @@ def protocol_for(model: ServiceModel) -> Any:
         ns = model.metadata.get("xmlNamespace") or f"https://{model.endpoint_prefix}.amazonaws.com/doc/{model.api_version}/"
         return QueryProtocol(ns)
     if kind == "rest-xml":
-        return RestXmlProtocol(model)
+        return RestXmlProtocol(model, ROOT_TAGS.get(model.service_name))
     raise ValueError(f"protocol {kind} is not supported")
 
 

@@ -11,8 +11,10 @@ match one request (S3: ``GET /{Bucket}/{Key+}`` is GetObject or ListParts, ``PUT
 PutObject, CopyObject, UploadPart or UploadPartCopy); the best one is the one with the most
 literal path segments, then the most literal query keys, then whose required query/header members
 are all present, then with the most of them present, then not deprecated, then the first in the
-model.  Requests no rule tells apart (S3: GetBucketLifecycle vs GetBucketLifecycleConfiguration)
-get the modern operation.
+model.  Requests no rule tells apart (S3: GetBucketLifecycle vs GetBucketLifecycleConfiguration,
+the same for PutBucketLifecycle and Get/PutBucketNotification) get the operation that is not
+deprecated; ListDirectoryBuckets (S3 Express, told apart by its endpoint) never wins over
+ListBuckets.
 """
 
 from __future__ import annotations
@@ -89,9 +91,11 @@ class UriTemplate:
                     return None
                 continue
             name = m.group(1)
-            if name.endswith("+"):
-                rest = "/".join(segs[i:])
-                if not rest:
+            if name.endswith("+"):  # greedy: everything up to what the template's tail needs
+                tail = self.segments[i + 1:]
+                end = len(segs) - len(tail)
+                rest = "/".join(segs[i:end])
+                if not rest or end < i or list(segs[end:]) != list(tail) or any(_LABEL.search(t) for t in tail):
                     return None
                 labels[name[:-1]] = rest
                 return labels
@@ -263,6 +267,8 @@ class RestXmlProtocol:
         shape = op.output_shape
         resp = WireResponse(200, {})
         if shape is None:
+            if op.http.get("method") == "DELETE":
+                resp.status = 204   # a DELETE that answers nothing answers 204 No Content
             return resp
         payload_name = shape.serialization.get("payload")
         for name, member in shape.members.items():
@@ -282,6 +288,8 @@ class RestXmlProtocol:
                         resp.headers[prefix + str(k).lower()] = self._header_text(member.value, v)
             elif where == "statusCode":
                 resp.status = int(value)
+        if resp.status == 200 and "content-range" in resp.headers:
+            resp.status = 206  # a part of the representation (RFC 9110 15.3.7): S3 GetObject with Range
         if payload_name:
             member = shape.members[payload_name]
             value = result.get(payload_name)
@@ -296,8 +304,20 @@ class RestXmlProtocol:
                 resp.headers["content-type"] = "application/xml"
         elif any(m.serialization.get("location") is None for m in shape.members.values()):
             tag = self.root_tags.get(op.name) or shape.serialization.get("name", op.name + "Result")
-            resp.body = self._document(shape, result, tag)
+            body_members = [(n, m) for n, m in shape.members.items() if m.serialization.get("location") is None]
+            only = body_members[0] if len(body_members) == 1 else None
+            if only is not None and only[1].serialization.get("name", only[0]) == tag and \
+                    only[1].type_name not in ("structure", "list", "map"):
+                # the answer is the element itself (S3 GetBucketLocation: <LocationConstraint>eu-west-1<…>)
+                value = result.get(only[0])
+                text = "" if value is None else scalar_text(only[1], value)
+                ns = f' xmlns="{self.namespace}"' if self.namespace else ""
+                resp.body = f"{XML_ESC_DECL}<{tag}{ns}>{text}</{tag}>".encode()
+            else:
+                resp.body = self._document(shape, result, tag)
             resp.headers["content-type"] = "application/xml"
+        if resp.status == 200 and op.http.get("method") == "DELETE" and not resp.body and resp.stream is None:
+            resp.status = 204   # a DELETE that answers nothing answers 204 No Content
         return resp
 
     def _document(self, shape: Any, value: dict[str, Any], tag: str) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from helpers import OBJECT_NODES, Account, Overcast, OvercastProcess, free_port
+from helpers import OBJECT_NODES, OVERCAST_TOML, Account, Overcast, OvercastProcess, free_port
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -29,6 +29,8 @@ def overcast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Overcast]:
     root = tmp_path_factory.mktemp("overcast")
     home = root / "home"
     home.mkdir()
+    (root / "data").mkdir()
+    (root / "data" / "overcast.toml").write_text(OVERCAST_TOML)
     process = OvercastProcess(root / "data", home, free_port(1 + OBJECT_NODES))
     process.start()
     try:

@@ -46,6 +46,15 @@ _BOTOCORE = botocore.session.get_session()
 
 
 OBJECT_NODES = 3   # the tests always run three object nodes (ports P+1…P+3 after the gateway's P)
+# <data-dir>/overcast.toml of the test cloud: the object loops run every 2 s so durability tests can
+# watch them work.  The sweeper's grace stays above the few ms between a PUT's replica writes and its
+# metadata commit: at 0 it could sweep the data of an upload in flight.
+OVERCAST_TOML = """\
+replicator_interval = 2
+sweeper_interval = 2
+sweeper_grace = 5
+auditor_interval = 2
+"""
 
 
 def free_port(span: int = 1) -> int:

@@ -13,7 +13,11 @@ from pathlib import Path
 from overcast.core import config as configuration
 from overcast.core.cloud import Cloud
 from overcast.core.identity import Credentials
-from overcast.core.objects.topology import NodeSpec, ensure_ring, ensure_secret
+from overcast.core.objects.loops import DaemonThread, NodeClient
+from overcast.core.objects.multipart import multipart_references
+from overcast.core.objects.replicator import Replicator
+from overcast.core.objects.sweeper import Sweeper, any_of, stored_object_references
+from overcast.core.objects.topology import NodeSpec, RingFile, ensure_ring, ensure_secret
 from overcast.supervisor import Child, Supervisor
 
 
@@ -60,10 +64,24 @@ def start_object_nodes(cfg: configuration.Config) -> Supervisor:
     for node in nodes:
         node.root.mkdir(parents=True, exist_ok=True)
         supervisor.add(Child(node.name, [sys.executable, "-m", "overcast.hostagents.objectnode", "--root", str(node.root),
-                                         "--host", "127.0.0.1", "--port", str(node.port), "--secret-file", str(secret)],
+                                         "--host", "127.0.0.1", "--port", str(node.port), "--secret-file", str(secret),
+                                         "--audit-interval", str(cfg.auditor_interval),
+                                         "--audit-bytes-per-second", str(cfg.auditor_bytes_per_second)],
                              data_dir / "logs" / f"{node.name}.log", health_url=f"{node.url}/healthz"))
     supervisor.start()
     return supervisor
+
+
+def start_object_loops(cfg: configuration.Config, cloud: Cloud) -> list[DaemonThread]:
+    """The replicator and the sweeper in daemon threads (an interval of 0 turns one off)."""
+    ring, nodes = RingFile(Path(cfg.data_dir) / "ring.json"), NodeClient(cloud.replicas.secret)
+    referenced = any_of(stored_object_references(cloud.db), multipart_references(cloud.db))
+    loops = []
+    if cfg.replicator_interval > 0:
+        loops.append(Replicator(ring, nodes, referenced).start(cfg.replicator_interval))
+    if cfg.sweeper_interval > 0:
+        loops.append(Sweeper(ring, nodes, referenced, cfg.sweeper_grace).start(cfg.sweeper_interval))
+    return loops
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -77,6 +95,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     cloud = Cloud.open(cfg)
     account_id, creds = cloud.bootstrap()
     supervisor = start_object_nodes(cfg)
+    loops = start_object_loops(cfg, cloud)
     (cfg.data_dir / "endpoint").write_text(cfg.endpoint + "\n")   # for `overcast admin … --profile`
     profile_note = "no profile written"
     if not args.no_profile:
@@ -97,6 +116,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the SIGINT it handled after a clean shutdown
     finally:
+        for loop in loops:
+            loop.stop()
         supervisor.stop()
         cloud.close()
     print("Overcast stopped.")
@@ -162,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)      # a line per object node request otherwise
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

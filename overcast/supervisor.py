@@ -4,6 +4,7 @@ SIGKILL after a grace period."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -15,6 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger("overcast.supervisor")
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when ``overcast up`` dies, however it dies (even
+    SIGKILL), so no orphan keeps a port or writes after its supervisor is gone."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass
@@ -42,7 +53,8 @@ class Supervisor:
         child.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(child.log_path, "ab") as out:
             child.proc = subprocess.Popen(child.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          env={**os.environ, **child.env}, start_new_session=True)
+                                          env={**os.environ, **child.env}, start_new_session=True,
+                                          preexec_fn=_die_with_parent)
         log.info("started %s (pid %s)", child.name, child.proc.pid)
 
     def start(self, timeout: float = 30.0) -> None:

@@ -52,6 +52,11 @@ class Config:
     object_nodes: int = 1              # object node processes `overcast up` runs (one per disk/dir)
     object_replicas: int = 3           # capped at the number of nodes
     object_node_port: int = 0          # first node's port (default: gateway port + 1)
+    replicator_interval: float = 30    # seconds between passes of the object loops (0: off)
+    sweeper_interval: float = 300
+    sweeper_grace: float = 3600        # unreferenced replica data younger than this is kept
+    auditor_interval: float = 300      # run by each object node
+    auditor_bytes_per_second: int = 10 * 1024 * 1024
 
     @property
     def endpoint(self) -> str:
@@ -82,7 +87,8 @@ def load(data_dir: Path, **overrides: Any) -> Config:
     if path.exists():
         raw = tomllib.loads(path.read_text())
         for key in ("database_url", "host", "port", "default_region", "domain", "max_clock_skew_seconds",
-                    "object_nodes", "object_replicas", "object_node_port"):
+                    "object_nodes", "object_replicas", "object_node_port", "replicator_interval",
+                    "sweeper_interval", "sweeper_grace", "auditor_interval", "auditor_bytes_per_second"):
             if key in raw:
                 values[key] = raw[key]
         if "regions" in raw:

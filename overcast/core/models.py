@@ -102,3 +102,46 @@ class StoredObject(Base):
     metadata_json: Mapped[str] = mapped_column(Text, default="{}")    # x-amz-meta-*
     data_name: Mapped[str] = mapped_column(String(64), unique=True)
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A multipart object: how many parts; its parts are the ObjectPart rows whose manifest is data_name.
+    parts_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ObjectPart(Base):
+    """One part of a completed multipart object: ``manifest`` is the object's ``data_name``, the
+    part's bytes live on the object nodes under this row's ``data_name``."""
+
+    __tablename__ = "object_parts"
+    manifest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    part_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data_name: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+
+
+class MultipartUpload(Base):
+    """A multipart upload in progress; ``id`` (the UploadId) sorts by creation time."""
+
+    __tablename__ = "multipart_uploads"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket_id: Mapped[int] = mapped_column(ForeignKey("buckets.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(ObjectKey)
+    initiator_arn: Mapped[str] = mapped_column(String(512))
+    content_type: Mapped[str] = mapped_column(String(256))
+    headers_json: Mapped[str] = mapped_column(Text, default="{}")
+    metadata_json: Mapped[str] = mapped_column(Text, default="{}")
+    initiated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_multipart_uploads_bucket_key", "bucket_id", "key", "id"),)
+
+
+class UploadedPart(Base):
+    """A part uploaded to a multipart upload in progress (replaced when its number is uploaded again)."""
+
+    __tablename__ = "uploaded_parts"
+    upload_id: Mapped[str] = mapped_column(ForeignKey("multipart_uploads.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    part_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data_name: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))

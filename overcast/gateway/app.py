@@ -123,6 +123,7 @@ class Endpoint:
         if service is None and request.method == "POST" and wire.headers.get("content-type", "").startswith(
                 "application/x-www-form-urlencoded"):
             wire.body = await self._read_body(request)
+            request.scope["state"]["body_read"] = True
             form = dict(form_pairs(wire))
             service = self.router.by_params(form.get("Action"), form.get("Version"))
             if service is None and "Action" in form:
@@ -195,11 +196,20 @@ class Endpoint:
         body: AsyncIterator[bytes] | None = None
         if service.protocol.streams_payload(op):
             request.scope["state"]["body_pending"] = True   # until the handler has read it all
-            body = payload.verified(payload.from_request(request), auth.content_sha256 if auth else None)
+            key = None
+            if auth is not None and auth.content_sha256 in payload.SIGNED_STREAMING_VALUES:
+                _, secret = await run_in_threadpool(self.cloud.identity.authenticate, auth.access_key,
+                                                    auth.security_token)   # cached: checked just above
+                key = payload.StreamingKey(sigv4.signing_key(secret, auth.scope_date, auth.region, auth.service))
+            body = payload.request_body(payload.from_request(request), wire.headers, auth, key)
+            wire.headers = payload.decoded_headers(wire.headers)   # decoded Content-Length, no aws-chunked
         else:
-            wire.body = await self._read_body(request)
+            if not request.scope["state"].get("body_read"):   # read already while looking for an Action
+                wire.body = await self._read_body(request)
             if auth is not None and auth.content_sha256:
                 await run_in_threadpool(sigv4.payload_hash, parts, auth, wire.body)  # checks a hex digest
+            if op.http_checksum.get("requestAlgorithmMember"):   # x-amz-checksum-* is this body's
+                payload.verify_whole(wire.headers, wire.body)
         params = service.protocol.parse(op, wire, labels)
         ctx = RequestContext(self.cloud, caller, region, rid, op.name, body=body)
         if inspect.iscoroutinefunction(handler):

@@ -35,7 +35,7 @@ def service_model(name: str) -> ServiceModel:
 
 
 # Root elements of rest-xml answers that the models leave unnamed (what S3 really sends).
-ROOT_TAGS = {"s3": {"ListBuckets": "ListAllMyBucketsResult", "ListObjects": "ListBucketResult",
+ROOT_TAGS = {"s3": {"CreateMultipartUpload": "InitiateMultipartUploadResult", "ListBuckets": "ListAllMyBucketsResult", "ListObjects": "ListBucketResult",
                     "ListObjectsV2": "ListBucketResult", "ListObjectVersions": "ListVersionsResult",
                     "GetBucketLocation": "LocationConstraint", "ListMultipartUploads": "ListMultipartUploadsResult",
                     "ListParts": "ListPartsResult", "GetObjectAcl": "AccessControlPolicy",
@@ -60,7 +60,7 @@ def build(handler_tables: dict[str, dict[str, Handler]]) -> dict[str, Service]:
     services = {}
     for name, handlers in handler_tables.items():
         model = service_model(name)
-        services[name] = Service(name, model, protocol_for(model), dict(handlers),
+        services[name] = Service(name, model, protocol_for(model), handlers,
                                  global_service=name in ("sts", "iam"))
     return services
 

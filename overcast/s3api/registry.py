@@ -8,6 +8,6 @@ S3 = OperationTable("s3")
 
 
 def tables() -> dict[str, OperationTable]:
-    from . import buckets, listing, objects  # noqa: F401  (registers handlers)
+    from . import batch, buckets, copy, listing, multipart, objects  # noqa: F401  (registers handlers)
 
     return {"s3": S3}

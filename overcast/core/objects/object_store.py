@@ -3,26 +3,38 @@ database (one transaction, committed only after the quorum write).
 
 Every PUT writes a new data object under a fresh name, so a failed or concurrent PUT never
 damages the bytes a committed row points at; the replaced data is deleted after the commit.
+A multipart object (see ``multipart.py``) is a row whose ``data_name`` names a manifest: its
+``ObjectPart`` rows, one data object per part, read back to back.
+
+Every change to a key takes that key's lock first (:func:`lock_key`), so that conditional writes
+(``If-Match`` / ``If-None-Match``) are decided atomically with the commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..errors import AWSError, NotFound, ServiceUnavailable
-from ..models import StoredObject
+from ..models import ObjectPart, StoredObject
 from .buckets import BucketStore
-from .replicas import QuorumError, ReplicaClient, ReplicaUnavailable
+from .replicas import QuorumError, ReplicaClient, ReplicaUnavailable, Written
 from .ring import Ring
+
+if TYPE_CHECKING:
+    from .multipart import MultipartUploads
 
 MAX_KEY_BYTES = 1024
 MAX_PUT_BYTES = 5 * 1024**3
@@ -36,6 +48,24 @@ class NoSuchKey(NotFound):
         super().__init__("The specified key does not exist.", extra={"Key": key})
 
 
+class PreconditionFailed(AWSError):
+    code = "PreconditionFailed"
+    status = 412
+
+    def __init__(self, condition: str) -> None:
+        super().__init__("At least one of the pre-conditions you specified did not hold",
+                         extra={"Condition": condition})
+
+
+@dataclass(frozen=True)
+class PartRef:
+    """One part of a multipart object: its bytes are the data object ``data_name``."""
+
+    data_name: str
+    size: int
+    md5: str                     # hex, unquoted
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -43,9 +73,11 @@ class ObjectInfo:
     etag: str                    # quoted, as S3 shows it
     content_type: str
     last_modified: datetime
-    data_name: str
+    data_name: str               # the data object, or for a multipart object the name of its manifest
     metadata: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    parts_count: int | None = None           # None: a simple (single PUT) object
+    parts: tuple[PartRef, ...] = ()          # a multipart object's parts in order (``head`` loads them)
 
 
 @dataclass(frozen=True)
@@ -56,13 +88,13 @@ class Listing:
     next_marker: str | None      # the last key or common prefix returned when truncated
 
 
-def _aware(value: datetime) -> datetime:
+def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _info(row: StoredObject) -> ObjectInfo:
-    return ObjectInfo(row.key, row.size, row.etag, row.content_type, _aware(row.last_modified), row.data_name,
-                      json.loads(row.metadata_json), json.loads(row.headers_json))
+def _info(row: StoredObject, parts: Sequence[PartRef] = ()) -> ObjectInfo:
+    return ObjectInfo(row.key, row.size, row.etag, row.content_type, aware(row.last_modified), row.data_name,
+                      json.loads(row.metadata_json), json.loads(row.headers_json), row.parts_count, tuple(parts))
 
 
 def check_key(key: str) -> None:
@@ -72,7 +104,7 @@ def check_key(key: str) -> None:
         raise AWSError("Your key is too long", code="KeyTooLongError")
 
 
-def _after_prefix(prefix: str) -> str | None:
+def after_prefix(prefix: str) -> str | None:
     """The smallest string greater than every string starting with ``prefix`` (None: no bound)."""
     chars = list(prefix)
     while chars:
@@ -82,6 +114,52 @@ def _after_prefix(prefix: str) -> str | None:
     return None
 
 
+def lock_key(session: Session, bucket_id: int, key: str) -> None:
+    """Serialize the transactions that change ``key`` (until this one ends).  PostgreSQL: a
+    transaction-level advisory lock on the key; SQLite: take the database's write lock now, so
+    that what this transaction reads next is what it commits against."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"{bucket_id}/{key}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest, "big", signed=True)})
+    else:
+        session.execute(text("UPDATE buckets SET region = region WHERE id = :b"), {"b": bucket_id})
+
+
+def _etags(header: str) -> set[str]:
+    return {item.strip().strip('"') for item in header.split(",") if item.strip()}
+
+
+def check_conditions(current: StoredObject | None, key: str, if_match: str | None, if_none_match: str | None) -> None:
+    """Conditional writes against the object at the key now (call with the key locked)."""
+    if if_none_match is not None and current is not None:
+        wanted = _etags(if_none_match)
+        if "*" in wanted or current.etag.strip('"') in wanted:
+            raise PreconditionFailed("If-None-Match")
+    if if_match is not None:
+        if current is None:
+            raise NoSuchKey(key)
+        wanted = _etags(if_match)
+        if "*" not in wanted and current.etag.strip('"') not in wanted:
+            raise PreconditionFailed("If-Match")
+
+
+def remove_object(session: Session, row: StoredObject) -> list[str]:
+    """Delete an object's rows (a multipart object's manifest too); the data names to delete
+    from the nodes once the transaction committed."""
+    names = [row.data_name]
+    if row.parts_count is not None:
+        names = list(session.scalars(select(ObjectPart.data_name).where(ObjectPart.manifest == row.data_name)))
+        session.execute(delete(ObjectPart).where(ObjectPart.manifest == row.data_name))
+    session.delete(row)
+    session.flush()
+    return names
+
+
+def manifest(session: Session, name: str) -> list[PartRef]:
+    rows = session.scalars(select(ObjectPart).where(ObjectPart.manifest == name).order_by(ObjectPart.part_number))
+    return [PartRef(p.data_name, p.size, p.md5) for p in rows]
+
+
 class ObjectStore:
     def __init__(self, db: Database, buckets: BucketStore, ring: Callable[[], Ring], replicas: ReplicaClient) -> None:
         self.db = db
@@ -89,20 +167,21 @@ class ObjectStore:
         self.ring = ring
         self.replicas = replicas
 
-    # -- data path ----------------------------------------------------------------------------------
-    async def put(self, account_id: str, bucket: str, key: str, body: AsyncIterator[bytes], *,
-                  size: int | None, content_type: str | None, metadata: dict[str, str] | None = None,
-                  headers: dict[str, str] | None = None, content_md5: str | None = None) -> ObjectInfo:
-        check_key(key)
-        if size is not None and size > MAX_PUT_BYTES:
-            raise AWSError("Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge")
-        info = await asyncio.to_thread(self.buckets.get, account_id, bucket)
-        ring = self.ring()
+    @cached_property
+    def multipart(self) -> MultipartUploads:
+        from .multipart import MultipartUploads
+
+        return MultipartUploads(self)
+
+    # -- data objects on the nodes --------------------------------------------------------------------
+    async def write_data(self, body: AsyncIterator[bytes], size: int | None,
+                         content_md5: str | None = None) -> tuple[str, Written]:
+        """Store ``body`` at quorum under a fresh name (checked against ``Content-MD5``)."""
         name = uuid.uuid4().hex
-        partition, devices = ring.get_nodes(name)
-        quorum = len(devices) // 2 + 1
+        partition, devices = self.ring().get_nodes(name)
         try:
-            written = await self.replicas.put(devices, partition, name, body, quorum, expect_size=size)
+            written = await self.replicas.put(devices, partition, name, body, len(devices) // 2 + 1,
+                                              expect_size=size)
         except QuorumError as err:
             raise ServiceUnavailable(f"Please reduce your request rate. ({err})", code="SlowDown") from None
         if content_md5 is not None:
@@ -111,67 +190,129 @@ class ObjectStore:
             except ValueError:
                 wanted = ""
             if wanted != written.md5:
-                await self.replicas.delete(devices, partition, name)
+                await self.delete_data([name])
                 raise AWSError("The Content-MD5 you specified did not match what we received.", code="BadDigest")
-        now = datetime.now(UTC)
+        return name, written
+
+    async def delete_data(self, names: Sequence[str]) -> None:
+        async def one(name: str) -> None:
+            partition, devices = self.ring().get_nodes(name)
+            await self.replicas.delete(devices, partition, name)
+
+        await asyncio.gather(*(one(n) for n in names))
+
+    # -- writes ---------------------------------------------------------------------------------------
+    async def put(self, account_id: str, bucket: str, key: str, body: AsyncIterator[bytes], *,
+                  size: int | None, content_type: str | None, metadata: dict[str, str] | None = None,
+                  headers: dict[str, str] | None = None, content_md5: str | None = None,
+                  if_match: str | None = None, if_none_match: str | None = None) -> ObjectInfo:
+        check_key(key)
+        if size is not None and size > MAX_PUT_BYTES:
+            raise AWSError("Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge")
+        info = await asyncio.to_thread(self.buckets.get, account_id, bucket)
+        if if_match is not None or if_none_match is not None:   # fail early; decided again at the commit
+            await asyncio.to_thread(self._check_now, info.id, key, if_match, if_none_match)
+        name, written = await self.write_data(body, size, content_md5)
         row = StoredObject(bucket_id=info.id, key=key, size=written.size, etag=f'"{written.md5}"',
                            content_type=content_type or "binary/octet-stream",
                            headers_json=json.dumps(headers or {}), metadata_json=json.dumps(metadata or {}),
-                           data_name=name, last_modified=now)
+                           data_name=name, last_modified=datetime.now(UTC), parts_count=None)
         try:
-            replaced = await asyncio.to_thread(self._commit, info.id, row)
+            replaced = await asyncio.to_thread(self.commit, info.id, row, [], if_match, if_none_match)
         except BaseException:
-            await self.replicas.delete(devices, partition, name)
+            await self.delete_data([name])
             raise
-        if replaced is not None:
-            await self._delete_data(replaced)
+        await self.delete_data(replaced)
         return _info(row)
 
-    def _commit(self, bucket_id: int, row: StoredObject) -> str | None:
+    def _check_now(self, bucket_id: int, key: str, if_match: str | None, if_none_match: str | None) -> None:
         with self.db.session() as s:
+            check_conditions(s.get(StoredObject, (bucket_id, key)), key, if_match, if_none_match)
+
+    def commit(self, bucket_id: int, row: StoredObject, parts: Sequence[ObjectPart], if_match: str | None,
+               if_none_match: str | None, before: Callable[[Session], list[str]] | None = None) -> list[str]:
+        """Put ``row`` (and its manifest ``parts``) at its key in one transaction; the data names
+        that are no longer referenced.  ``before`` runs first in the same transaction, key locked."""
+        with self.db.session() as s:
+            lock_key(s, bucket_id, row.key)
+            garbage = before(s) if before is not None else []
             old = s.get(StoredObject, (bucket_id, row.key))
-            replaced = None
+            check_conditions(old, row.key, if_match, if_none_match)
             if old is not None:
-                replaced = old.data_name
-                s.delete(old)
-                s.flush()
+                garbage += remove_object(s, old)
             s.add(row)
-            return replaced
+            s.add_all(parts)
+            return garbage
 
-    async def _delete_data(self, data_name: str) -> None:
-        partition, devices = self.ring().get_nodes(data_name)
-        await self.replicas.delete(devices, partition, data_name)
+    async def delete(self, account_id: str, bucket: str, key: str) -> None:
+        """Idempotent, like S3: deleting a missing key succeeds."""
+        await self.delete_data(await asyncio.to_thread(self._delete_row, account_id, bucket, key))
 
+    def _delete_row(self, account_id: str, bucket: str, key: str) -> list[str]:
+        with self.db.session() as s:
+            info = self.buckets.get(account_id, bucket, s)
+            lock_key(s, info.id, key)
+            row = s.get(StoredObject, (info.id, key))
+            return remove_object(s, row) if row is not None else []
+
+    # -- reads ----------------------------------------------------------------------------------------
     async def open(self, info: ObjectInfo, byte_range: tuple[int, int] | None = None) -> AsyncIterator[bytes]:
-        partition, devices = self.ring().get_nodes(info.data_name)
+        """The object's bytes (``byte_range`` inclusive); a multipart object's parts are read one
+        after the other, each from the first replica that answers."""
+        if info.parts_count is None:
+            return await self._open_data(info.data_name, info.etag.strip('"'), byte_range)
+        parts = list(info.parts) or await asyncio.to_thread(self._manifest, info.data_name)
+        first, last = byte_range if byte_range is not None else (0, info.size - 1)
+        pieces: list[tuple[PartRef, tuple[int, int] | None]] = []
+        offset = 0
+        for part in parts:
+            start, end = offset, offset + part.size - 1
+            offset += part.size
+            if part.size == 0 or end < first or start > last:
+                continue
+            lo, hi = max(first, start) - start, min(last, end) - start
+            pieces.append((part, None if (lo, hi) == (0, part.size - 1) else (lo, hi)))
+        if not pieces:
+            return _nothing()
+        head = await self._open_data(pieces[0][0].data_name, pieces[0][0].md5, pieces[0][1])
+        return self._chain(head, pieces[1:])
+
+    async def _chain(self, head: AsyncIterator[bytes],
+                     rest: list[tuple[PartRef, tuple[int, int] | None]]) -> AsyncIterator[bytes]:
+        async for chunk in head:
+            yield chunk
+        for part, sub in rest:
+            async for chunk in await self._open_data(part.data_name, part.md5, sub):
+                yield chunk
+
+    async def _open_data(self, name: str, md5: str, byte_range: tuple[int, int] | None) -> AsyncIterator[bytes]:
+        partition, devices = self.ring().get_nodes(name)
         try:
-            return await self.replicas.get(devices, partition, info.data_name, info.etag.strip('"'), byte_range)
+            return await self.replicas.get(devices, partition, name, md5, byte_range)
         except ReplicaUnavailable as err:
             raise ServiceUnavailable(f"No replica of the object could be read ({err})") from None
 
-    # -- metadata -----------------------------------------------------------------------------------
+    def _manifest(self, name: str) -> list[PartRef]:
+        with self.db.session() as s:
+            return manifest(s, name)
+
+    def part_range(self, info: ObjectInfo, part_number: int) -> tuple[int, int]:
+        """The inclusive byte range of part ``part_number`` (a simple object has one part)."""
+        parts = info.parts if info.parts_count is None or info.parts else tuple(self._manifest(info.data_name))
+        sizes = [p.size for p in parts] if info.parts_count is not None else [info.size]
+        if not 1 <= part_number <= len(sizes):
+            raise AWSError("The requested partnumber is not satisfiable", code="InvalidPartNumber", status=416,
+                           extra={"PartNumberRequested": str(part_number), "ActualPartCount": str(len(sizes))})
+        start = sum(sizes[: part_number - 1])
+        return start, start + sizes[part_number - 1] - 1
+
     def head(self, account_id: str, bucket: str, key: str) -> ObjectInfo:
         with self.db.session() as s:
             info = self.buckets.get(account_id, bucket, s)
             row = s.get(StoredObject, (info.id, key))
             if row is None:
                 raise NoSuchKey(key)
-            return _info(row)
-
-    async def delete(self, account_id: str, bucket: str, key: str) -> None:
-        """Idempotent, like S3: deleting a missing key succeeds."""
-        data_name = await asyncio.to_thread(self._delete_row, account_id, bucket, key)
-        if data_name is not None:
-            await self._delete_data(data_name)
-
-    def _delete_row(self, account_id: str, bucket: str, key: str) -> str | None:
-        with self.db.session() as s:
-            info = self.buckets.get(account_id, bucket, s)
-            row = s.get(StoredObject, (info.id, key))
-            if row is None:
-                return None
-            s.delete(row)
-            return row.data_name
+            return _info(row, manifest(s, row.data_name) if row.parts_count is not None else ())
 
     def list(self, account_id: str, bucket: str, *, prefix: str = "", delimiter: str = "", after: str = "",
              max_keys: int = 1000) -> Listing:
@@ -179,7 +320,7 @@ class ObjectStore:
         objects: list[ObjectInfo] = []
         prefixes: list[str] = []
         last: str | None = None
-        upper = _after_prefix(prefix) if prefix else None
+        upper = after_prefix(prefix) if prefix else None
         cursor, inclusive = (after, False) if after >= prefix and after else (prefix, True)
         batch = max(max_keys, 1) + 1
         with self.db.session() as s:
@@ -200,7 +341,7 @@ class ObjectStore:
                     if common is not None:
                         prefixes.append(common)
                         last = common
-                        following = _after_prefix(common)
+                        following = after_prefix(common)
                         if following is None:
                             return Listing(objects, prefixes, False, None)
                         cursor, inclusive, regrouped = following, True, True
@@ -210,3 +351,8 @@ class ObjectStore:
                     inclusive = False
                 if not regrouped and len(rows) < batch:
                     return Listing(objects, prefixes, False, None)
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    if False:  # pragma: no cover - an async generator that yields nothing
+        yield b""

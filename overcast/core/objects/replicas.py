@@ -161,7 +161,7 @@ class ReplicaClient:
     @staticmethod
     async def _stream(resp: httpx.Response) -> AsyncIterator[bytes]:
         try:
-            async for chunk in resp.aiter_raw(1024 * 1024):
+            async for chunk in resp.aiter_raw():
                 yield chunk
         finally:
             await resp.aclose()

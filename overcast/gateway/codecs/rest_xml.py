@@ -182,7 +182,14 @@ class RestXmlProtocol:
             elif where == "header":
                 value = req.headers.get(key.lower())
                 if value is not None:
-                    params[name] = self._header_value(member, value, key)
+                    try:
+                        params[name] = self._header_value(member, value, key)
+                    except ParamError:
+                        if member.type_name != "timestamp":
+                            raise
+                        # HTTP dates that cannot be parsed are ignored, as HTTP (and S3) do for
+                        # If-Modified-Since, If-Unmodified-Since and Expires
+
             elif where == "headers":
                 prefix = key.lower()
                 found = {h[len(prefix):]: self._scalar(member.value, v, h)
@@ -352,6 +359,8 @@ class RestXmlProtocol:
 
         ``err.extra`` (a dict, optional) adds fields such as ``BucketName`` or ``Key``."""
         code, status = self.code_for(err)
+        if status == 304:  # Not Modified has no body (RFC 9110 §15.4.5): only the headers the error carries
+            return WireResponse(304, dict(getattr(err, "headers", None) or {}))
         extra = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in (getattr(err, "extra", None) or {}).items()
                         if isinstance(k, str) and _XML_NAME.match(k) and v is not None)
         body = (f"{XML_ESC_DECL}<Error><Code>{escape(code)}</Code><Message>{escape(err.message)}</Message>"

@@ -25,6 +25,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...core.objects import nodeauth
+from .auditor import DEFAULT_BYTES_PER_SECOND as DEFAULT_AUDIT_RATE
+from .auditor import Auditor
 from .store import (
     CHUNK_SIZE,
     InvalidReplicaName,
@@ -253,6 +255,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--secret-file", required=True, help="file holding the shared node secret")
+    parser.add_argument("--audit-interval", type=float, default=0.0,
+                        help="seconds between auditor passes over every replica (default 0: no auditor)")
+    parser.add_argument("--audit-bytes-per-second", type=int, default=DEFAULT_AUDIT_RATE,
+                        help=f"the auditor's read rate limit (default {DEFAULT_AUDIT_RATE}; 0: unlimited)")
     return parser.parse_args(argv)
 
 
@@ -271,7 +277,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
     server = uvicorn.Server(config)
-    server.run()
+    auditor = Auditor(store, args.audit_bytes_per_second).start(args.audit_interval) if args.audit_interval > 0 else None
+    try:
+        server.run()
+    finally:
+        if auditor is not None:
+            auditor.stop()
     return 0 if server.started else 1
 
 

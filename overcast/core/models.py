@@ -104,6 +104,10 @@ class StoredObject(Base):
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # A multipart object: how many parts; its parts are the ObjectPart rows whose manifest is data_name.
     parts_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Flexible checksum given at upload (algorithm name, base64 value) and object tags (JSON object).
+    checksum_algorithm: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    checksum_value: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    tags_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ObjectPart(Base):
@@ -145,3 +149,15 @@ class UploadedPart(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     md5: Mapped[str] = mapped_column(String(32))
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BucketConfig(Base):
+    """One configuration document of a bucket, by kind: ``tagging``, ``cors``, ``policy``, ``acl``,
+    ``versioning``, ``lifecycle``, ``public-access-block``, ``ownership-controls``…  The document is
+    JSON in the shape of the operation's botocore input (so handlers store and return it as is)."""
+
+    __tablename__ = "bucket_configs"
+    bucket_id: Mapped[int] = mapped_column(ForeignKey("buckets.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..errors import AccessDenied, AWSError, NotFound
-from ..models import Bucket, StoredObject
+from ..models import Bucket, BucketConfig, StoredObject
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 
@@ -111,3 +113,44 @@ class BucketStore:
                                extra={"BucketName": name})
             row = s.get(Bucket, bucket.id)
             s.delete(row)
+
+    # -- configuration documents (tagging, cors, policy, acl, versioning, lifecycle…) -----------------
+    def get_config(self, account_id: str, name: str, kind: str) -> Any | None:
+        """The ``kind`` document of a bucket the caller owns, or None when it has none."""
+        with self.db.session() as s:
+            bucket = self.get(account_id, name, s)
+            row = s.get(BucketConfig, (bucket.id, kind))
+            return json.loads(row.document) if row is not None else None
+
+    def config_of(self, bucket: BucketInfo, kind: str) -> Any | None:
+        """The ``kind`` document of ``bucket`` whoever asks (for access decisions: policy, acl…)."""
+        with self.db.session() as s:
+            row = s.get(BucketConfig, (bucket.id, kind))
+            return json.loads(row.document) if row is not None else None
+
+    def put_config(self, account_id: str, name: str, kind: str, document: Any) -> None:
+        with self.db.session() as s:
+            bucket = self.get(account_id, name, s)
+            row = s.get(BucketConfig, (bucket.id, kind))
+            text = json.dumps(document, default=str)
+            if row is None:
+                s.add(BucketConfig(bucket_id=bucket.id, kind=kind, document=text, updated_at=datetime.now(UTC)))
+            else:
+                row.document, row.updated_at = text, datetime.now(UTC)
+
+    def delete_config(self, account_id: str, name: str, kind: str) -> bool:
+        with self.db.session() as s:
+            bucket = self.get(account_id, name, s)
+            row = s.get(BucketConfig, (bucket.id, kind))
+            if row is None:
+                return False
+            s.delete(row)
+            return True
+
+    def lookup(self, name: str) -> BucketInfo:
+        """The bucket by name whoever owns it (``NoSuchBucket``); access is decided by the caller."""
+        with self.db.session() as s:
+            row = s.scalar(select(Bucket).where(Bucket.name == name))
+            if row is None:
+                raise NoSuchBucket(name)
+            return _info(row)

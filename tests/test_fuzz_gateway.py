@@ -707,6 +707,15 @@ def test_presigned_garbage(gw: Gateway, service: str, data: st.DataObject) -> No
           method="GET", request=target)
 
 
+@pytest.mark.parametrize("query", ["Version=0&Version=2016-11-15", "Version=2016-11-15&Version=0",
+                                   "Action=Nope&Action=DescribeRegions", "Version=&Action=DescribeRegions"])
+def test_duplicated_routing_params(gw: Gateway, query: str) -> None:
+    """Any ``Version``/``Action`` value that names EC2 routes to EC2, whichever copy comes first (CI found
+    ``Version=0&…&Version=2016-11-15`` answered in S3's format)."""
+    answer = gw.send_raw("GET", f"/?{query}".encode(), [(b"host", HOST.encode())])
+    check(answer, protocol="ec2", service="ec2", method="GET", request=query)
+
+
 # --- 6. random methods, paths and hosts (S3 is the fallback) ---------------------------------------------------
 
 _METHODS = st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "FOO", "CONNECT"])

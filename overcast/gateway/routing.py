@@ -37,11 +37,12 @@ class Router:
                 return parts[-2]
         return ""
 
-    def by_params(self, action: str | None, version: str | None) -> Service | None:
-        if version and version in self.by_version:
-            return self.by_version[version]
-        if action:
-            return self.by_action.get(action)
+    def by_params(self, pairs: list[tuple[str, str]]) -> Service | None:
+        """The service any ``Version`` names, else the one any ``Action`` names (duplicates all count)."""
+        for name, table in (("Version", self.by_version), ("Action", self.by_action)):
+            for key, value in pairs:
+                if key == name and value in table:
+                    return table[value]
         return None
 
     @property

@@ -19,6 +19,8 @@ class RequestContext:
     request_id: str
     operation: str = ""
     body: AsyncIterator[bytes] | None = None   # streamed request payload (S3 PutObject, UploadPart…)
+    source_ip: str | None = None               # the client's address (aws:SourceIp in bucket policies)
+    secure_transport: bool = False             # the request came over TLS (aws:SecureTransport)
 
     @property
     def account_id(self) -> str:

@@ -47,6 +47,20 @@ _SIG_KINDS = {"malformed": "malformed", "incomplete": "incomplete", "mismatch": 
               "skewed": "skewed", "unsupported": "unsupported"}
 
 
+# Optional hooks of a rest-xml service's handler table (``handlers.hooks``), called with (ctx, dict) like
+# handlers: ``preflight`` answers OPTIONS requests (the headers of a 200), ``response_headers`` adds
+# headers to every successful answer.
+PREFLIGHT_HOOK = "preflight"
+RESPONSE_HEADERS_HOOK = "response_headers"
+
+
+async def _call(handler: Any, ctx: RequestContext, params: dict[str, Any]) -> Any:
+    """A handler or hook: awaited on the event loop when async, else run in a worker thread."""
+    if inspect.iscoroutinefunction(handler):
+        return await handler(ctx, params)
+    return await run_in_threadpool(handler, ctx, params)
+
+
 class BodyTooLarge(ParamError):
     def __init__(self) -> None:
         super().__init__("range", "", "The request body is too large.")
@@ -115,17 +129,17 @@ class Endpoint:
             if service is None:
                 raise NotYetImplemented(f"Overcast does not serve the service '{auth.service}'.")
             return service, False
-        params = {k: v for k, v in reversed(wire.query) if v}  # first non-empty value of each name
         hinted = self.router.by_scope(self.router.scope_hint(wire.headers.get("authorization", ""), wire.query))
         if hinted is not None:  # a broken signature still names its service: answer in that service's format
             return hinted, False
-        service = self.router.by_params(params.get("Action"), params.get("Version"))
+        service = self.router.by_params(wire.query)
         if service is None and request.method == "POST" and wire.headers.get("content-type", "").startswith(
                 "application/x-www-form-urlencoded"):
             wire.body = await self._read_body(request)
             request.scope["state"]["body_read"] = True
-            form = dict(form_pairs(wire))
-            service = self.router.by_params(form.get("Action"), form.get("Version"))
+            pairs = form_pairs(wire)
+            form = dict(pairs)
+            service = self.router.by_params(pairs)
             if service is None and "Action" in form:
                 raise InvalidAction(f"The action {form['Action'][:64]} is not valid for this web service.")
             if service is not None:
@@ -180,8 +194,13 @@ class Endpoint:
                            auth: sigv4.SigV4Auth | None, wire: WireRequest, rid: str) -> WireResponse:
         bucket = self.router.bucket_from_host(wire.host)
         path = f"/{bucket}{wire.path}" if bucket else wire.path
-        found = service.protocol.find_operation(wire, path)
         caller, region = None, self.cloud.config.default_region
+        hooks: dict[str, Any] = getattr(service.handlers, "hooks", {})
+        preflight = hooks.get(PREFLIGHT_HOOK)
+        if request.method == "OPTIONS" and preflight is not None:   # CORS preflight: never signed
+            ctx = RequestContext(self.cloud, None, region, rid, PREFLIGHT_HOOK)
+            return WireResponse(200, await _call(preflight, ctx, {"Path": path, "Headers": wire.headers}))
+        found = service.protocol.find_operation(wire, path)
         if auth is not None:
             if not auth.presigned and auth.content_sha256 is None:
                 raise AWSError("Missing required header for this request: x-amz-content-sha256", code="InvalidRequest")
@@ -211,12 +230,16 @@ class Endpoint:
             if op.http_checksum.get("requestAlgorithmMember"):   # x-amz-checksum-* is this body's
                 payload.verify_whole(wire.headers, wire.body)
         params = service.protocol.parse(op, wire, labels)
-        ctx = RequestContext(self.cloud, caller, region, rid, op.name, body=body)
-        if inspect.iscoroutinefunction(handler):
-            result = await handler(ctx, params)
-        else:
-            result = await run_in_threadpool(handler, ctx, params)
-        return service.protocol.serialize(op, result, rid)
+        client = request.client
+        ctx = RequestContext(self.cloud, caller, region, rid, op.name, body=body,
+                             source_ip=client.host if client is not None else None,
+                             secure_transport=request.url.scheme == "https")
+        response = service.protocol.serialize(op, await _call(handler, ctx, params), rid)
+        decorate = hooks.get(RESPONSE_HEADERS_HOOK)
+        if decorate is not None:   # headers that depend on the request, not the operation (S3: CORS)
+            response.headers.update(await _call(decorate, ctx, {"Method": request.method, "Headers": wire.headers,
+                                                                "Params": params}))
+        return response
 
     def _authenticate(self, service: Service, parts: sigv4.RequestParts, auth: sigv4.SigV4Auth | None,
                       body: bytes | None) -> tuple[Any, str]:

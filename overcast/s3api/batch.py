@@ -13,7 +13,7 @@ from typing import Any
 from overcast.core.context import RequestContext
 from overcast.core.errors import AWSError
 
-from .access import account_of
+from .access import authorize_async
 from .registry import S3
 
 log = logging.getLogger("overcast.s3api")
@@ -28,14 +28,13 @@ def _malformed() -> AWSError:
 
 @S3.handles("DeleteObjects", partial="no versioned deletes or checksum verification of the request body yet")
 async def delete_objects(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = account_of(ctx)
     request = params["Delete"]
     entries = request.get("Objects") or []
     if not entries or len(entries) > MAX_KEYS:
         raise _malformed()
     if any(not entry.get("Key") for entry in entries):
         raise _malformed()
-    await asyncio.to_thread(ctx.cloud.buckets.get, account, params["Bucket"])   # NoSuchBucket / AccessDenied
+    await asyncio.to_thread(ctx.cloud.buckets.lookup, params["Bucket"])   # NoSuchBucket
     gate = asyncio.Semaphore(PARALLEL)
 
     async def one(entry: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -46,7 +45,8 @@ async def delete_objects(ctx: RequestContext, params: dict[str, Any]) -> dict[st
                           "Message": "The specified version does not exist."}
         try:
             async with gate:
-                await ctx.cloud.objects.delete(account, params["Bucket"], key)
+                access = await authorize_async(ctx, params, key=key)   # per key, like S3 (AccessDenied)
+                await ctx.cloud.objects.delete(access.account, params["Bucket"], key)
         except AWSError as err:
             return done, {"Key": key, "VersionId": version, "Code": err.code, "Message": err.message}
         except Exception:

@@ -7,7 +7,8 @@ from typing import Any
 from overcast.core.context import RequestContext
 from overcast.core.errors import AWSError
 
-from .access import account_of
+from .access import account_for, account_of
+from .acl import creation_documents
 from .registry import S3
 
 
@@ -21,19 +22,22 @@ def create_bucket(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]
     if region != ctx.region and (constraint or ctx.region != "us-east-1"):
         raise AWSError(f"The {region} location constraint is incompatible for the region specific endpoint this "
                        "request was sent to.", code="IllegalLocationConstraintException")
+    documents = creation_documents(params, account)   # x-amz-acl, x-amz-grant-*, x-amz-object-ownership
     bucket = ctx.cloud.buckets.create(account, params["Bucket"], region)
+    for kind, document in documents.items():
+        ctx.cloud.buckets.put_config(account, bucket.name, kind, document)
     return {"Location": f"/{bucket.name}", "BucketArn": f"arn:aws:s3:::{bucket.name}"}
 
 
 @S3.handles("HeadBucket")
 def head_bucket(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket = ctx.cloud.buckets.get(account_of(ctx), params["Bucket"])
+    bucket = ctx.cloud.buckets.get(account_for(ctx, params), params["Bucket"])
     return {"BucketRegion": bucket.region, "BucketArn": f"arn:aws:s3:::{bucket.name}"}
 
 
 @S3.handles("DeleteBucket")
 def delete_bucket(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.cloud.buckets.delete(account_of(ctx), params["Bucket"])
+    ctx.cloud.buckets.delete(account_for(ctx, params), params["Bucket"])
     return {}
 
 
@@ -50,5 +54,5 @@ def list_buckets(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @S3.handles("GetBucketLocation")
 def get_bucket_location(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket = ctx.cloud.buckets.get(account_of(ctx), params["Bucket"])
+    bucket = ctx.cloud.buckets.get(account_for(ctx, params), params["Bucket"])
     return {"LocationConstraint": None if bucket.region == "us-east-1" else bucket.region}

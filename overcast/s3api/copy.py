@@ -10,8 +10,10 @@ from overcast.core.context import RequestContext
 from overcast.core.errors import AWSError
 from overcast.core.objects.object_store import check_key
 
-from .access import account_of
+from . import tagging
+from .access import authorize_async
 from .conditions import Conditions, check_copy_source
+from .grants import OBJECT_ACL_HEADER
 from .objects import empty_body, stored_headers, write_conditions
 from .registry import S3
 
@@ -38,9 +40,10 @@ def parse_copy_source(value: str) -> tuple[str, str, str | None]:
     return bucket, key, version
 
 
-@S3.handles("CopyObject", partial="no versionId other than null, tagging directive, ACLs or SSE yet")
+@S3.handles("CopyObject", partial="no versionId other than null, ACLs or SSE yet")
 async def copy_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = account_of(ctx)
+    access = await authorize_async(ctx, params)          # s3:PutObject on the destination
+    account = access.account
     src_bucket, src_key, version = parse_copy_source(params["CopySource"])
     if version not in (None, "null"):
         raise AWSError("Invalid version id specified", code="InvalidArgument",
@@ -49,7 +52,13 @@ async def copy_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     if directive not in ("COPY", "REPLACE"):
         raise AWSError("Unknown metadata directive.", code="InvalidArgument",
                        extra={"ArgumentName": "x-amz-metadata-directive", "ArgumentValue": directive})
-    source = await asyncio.to_thread(ctx.cloud.objects.head, account, src_bucket, src_key)
+    tagging_directive = params.get("TaggingDirective") or "COPY"
+    if tagging_directive not in ("COPY", "REPLACE"):
+        raise AWSError("Unknown tagging directive.", code="InvalidArgument",
+                       extra={"ArgumentName": "x-amz-tagging-directive", "ArgumentValue": tagging_directive})
+    new_tags = tagging.from_header(params.get("Tagging"))
+    source_access = await authorize_async(ctx, params, bucket=src_bucket, key=src_key, action="s3:GetObject")
+    source = await asyncio.to_thread(ctx.cloud.objects.head, source_access.account, src_bucket, src_key)
     check_copy_source(Conditions.of_copy_source(params), source.etag, source.last_modified)
     if (src_bucket, src_key) == (params["Bucket"], params["Key"]) and directive != "REPLACE" and \
             not any(params.get(name) is not None for name in _SELF_COPY_CHANGES):
@@ -63,6 +72,9 @@ async def copy_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
         content_type, metadata, headers = params.get("ContentType"), params.get("Metadata"), stored_headers(params)
     else:
         content_type, metadata, headers = source.content_type, source.metadata, source.headers
+    headers = {k: v for k, v in headers.items() if k != OBJECT_ACL_HEADER} | access.new_object_acl(params)
+    tags = new_tags if tagging_directive == "REPLACE" else source.tags
+    checksum = source.checksum if source.parts_count is None else None   # same bytes, same checksum
     conditions = write_conditions(params)
     # What the store would refuse before reading the body is checked first: an opened source stream
     # is only released once read or closed.
@@ -72,7 +84,7 @@ async def copy_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     try:
         info = await ctx.cloud.objects.put(account, params["Bucket"], params["Key"], body, size=source.size,
                                            content_type=content_type, metadata=metadata, headers=headers,
-                                           **conditions)
+                                           checksum=checksum, tags=tags, **conditions)
     finally:
         aclose = getattr(body, "aclose", None)
         if aclose is not None:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from overcast.core.context import RequestContext
 from overcast.core.errors import AWSError
 
-from .access import account_of
+from .access import account_for
 from .registry import S3
 
 
@@ -34,7 +34,7 @@ def _list(ctx: RequestContext, params: dict[str, Any], after: str) -> tuple[Any,
     max_keys = params.get("MaxKeys", 1000)
     if max_keys < 0:
         raise AWSError("Argument maxKeys must be an integer between 0 and 2147483647", code="InvalidArgument")
-    listing = ctx.cloud.objects.list(account_of(ctx), params["Bucket"], prefix=params.get("Prefix") or "",
+    listing = ctx.cloud.objects.list(account_for(ctx, params), params["Bucket"], prefix=params.get("Prefix") or "",
                                      delimiter=params.get("Delimiter") or "", after=after, max_keys=min(max_keys, 1000))
     return listing, max_keys
 

@@ -12,7 +12,8 @@ from overcast.core.context import RequestContext
 from overcast.core.errors import AWSError
 from overcast.core.objects.multipart import MultipartUploads, UploadInfo
 
-from .access import account_of
+from . import checksums, tagging
+from .access import account_for, account_for_async
 from .registry import S3
 
 # Standard headers kept with the object (as objects.py keeps them for PutObject).
@@ -36,27 +37,32 @@ def _initiator(upload: UploadInfo) -> dict[str, str]:
     return {"ID": upload.initiator_arn, "DisplayName": upload.initiator_arn.rsplit("/", 1)[-1]}
 
 
-@S3.handles("CreateMultipartUpload", partial="no ACLs, SSE, tagging, object lock or checksums yet")
+@S3.handles("CreateMultipartUpload", partial="no ACLs, SSE, object lock or checksums yet")
 def create_multipart_upload(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = account_of(ctx)
+    account = account_for(ctx, params)
     assert ctx.caller is not None
     headers = {name: params[name] for name in STORED_HEADERS if params.get(name) is not None}
     if "Expires" in headers:
         headers["Expires"] = headers["Expires"].isoformat()
     upload = _uploads(ctx).create(account, params["Bucket"], params["Key"], initiator_arn=ctx.caller.arn,
                                   content_type=params.get("ContentType"), metadata=params.get("Metadata"),
-                                  headers=headers)
+                                  headers=headers, tags=tagging.from_header(params.get("Tagging")))
     return {"Bucket": params["Bucket"], "Key": params["Key"], "UploadId": upload.upload_id}
 
 
-@S3.handles("UploadPart", partial="no additional checksums or SSE-C yet")
+@S3.handles("UploadPart", partial="checksums verified and returned, not kept for the object; no SSE-C yet")
 async def upload_part(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = account_of(ctx)
+    account = await account_for_async(ctx, params)
     assert ctx.body is not None
     part = await _uploads(ctx).upload_part(account, params["Bucket"], params["Key"], params["UploadId"],
                                            params["PartNumber"], ctx.body, size=params.get("ContentLength"),
                                            content_md5=params.get("ContentMD5"))
-    return {"ETag": part.etag}
+    out: dict[str, Any] = {"ETag": part.etag}
+    checksum = checksums.of(ctx.body)
+    if checksum is not None:
+        out.update(checksum.output())
+        out.pop("ChecksumType", None)       # not a member of UploadPart's answer
+    return out
 
 
 def _copy_source(source: str) -> tuple[str, str, str | None]:
@@ -86,7 +92,7 @@ def _copy_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 @S3.handles("UploadPartCopy", partial="no CopySourceIf* conditions or versions yet")
 async def upload_part_copy(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = account_of(ctx)
+    account = await account_for_async(ctx, params)
     bucket, key, version = _copy_source(params["CopySource"])
     if version not in (None, "null"):
         raise AWSError("Invalid version id specified", code="InvalidArgument")
@@ -106,7 +112,7 @@ async def _nothing() -> Any:
 
 @S3.handles("CompleteMultipartUpload", partial="no additional checksums yet")
 async def complete_multipart_upload(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = account_of(ctx)
+    account = await account_for_async(ctx, params)
     parts = [(p.get("PartNumber", 0), p.get("ETag")) for p in (params.get("MultipartUpload") or {}).get("Parts") or []]
     info = await _uploads(ctx).complete(account, params["Bucket"], params["Key"], params["UploadId"], parts,
                                         if_match=params.get("IfMatch"), if_none_match=params.get("IfNoneMatch"))
@@ -116,7 +122,7 @@ async def complete_multipart_upload(ctx: RequestContext, params: dict[str, Any])
 
 @S3.handles("AbortMultipartUpload")
 async def abort_multipart_upload(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    await _uploads(ctx).abort(account_of(ctx), params["Bucket"], params["Key"], params["UploadId"])
+    await _uploads(ctx).abort(await account_for_async(ctx, params), params["Bucket"], params["Key"], params["UploadId"])
     return {}
 
 
@@ -129,7 +135,7 @@ def _max(params: dict[str, Any], name: str, wire: str) -> int:
 
 @S3.handles("ListParts", partial="no checksums yet")
 def list_parts(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = account_of(ctx)
+    account = account_for(ctx, params)
     marker = params.get("PartNumberMarker") or 0
     max_parts = _max(params, "MaxParts", "max-parts")
     page = _uploads(ctx).list_parts(account, params["Bucket"], params["Key"], params["UploadId"],
@@ -144,7 +150,7 @@ def list_parts(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @S3.handles("ListMultipartUploads")
 def list_multipart_uploads(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = account_of(ctx)
+    account = account_for(ctx, params)
     max_uploads = _max(params, "MaxUploads", "max-uploads")
     encoding = params.get("EncodingType")
     page = _uploads(ctx).list_uploads(account, params["Bucket"], prefix=params.get("Prefix") or "",

@@ -12,7 +12,8 @@ from overcast.core.context import RequestContext
 from overcast.core.errors import AWSError, NotYetImplemented
 from overcast.core.objects.object_store import ObjectInfo
 
-from .access import account_of
+from . import checksums, tagging
+from .access import account_for, account_for_async, authorize_async
 from .conditions import Conditions, check_read
 from .registry import S3
 
@@ -47,15 +48,23 @@ def write_conditions(params: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-@S3.handles("PutObject", partial="no checksums/aws-chunked, ACLs or SSE yet")
+@S3.handles("PutObject", partial="no ACLs or SSE yet")
 async def put_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = account_of(ctx)
+    access = await authorize_async(ctx, params)
+    account = access.account
     assert ctx.body is not None
+    tags = tagging.from_header(params.get("Tagging"))
+    checksum = checksums.of(ctx.body)
     info = await ctx.cloud.objects.put(account, params["Bucket"], params["Key"], ctx.body,
                                        size=params.get("ContentLength"), content_type=params.get("ContentType"),
-                                       metadata=params.get("Metadata"), headers=stored_headers(params),
-                                       content_md5=params.get("ContentMD5"), **write_conditions(params))
-    return {"ETag": info.etag, "Size": info.size}
+                                       metadata=params.get("Metadata"),
+                                       headers={**stored_headers(params), **access.new_object_acl(params)},
+                                       content_md5=params.get("ContentMD5"), checksum=checksum, tags=tags,
+                                       **write_conditions(params))
+    out: dict[str, Any] = {"ETag": info.etag, "Size": info.size}
+    if checksum is not None:
+        out.update(checksum.output())
+    return out
 
 
 def describe(info: ObjectInfo) -> dict[str, Any]:
@@ -63,6 +72,8 @@ def describe(info: ObjectInfo) -> dict[str, Any]:
     out: dict[str, Any] = {"ETag": info.etag, "LastModified": info.last_modified, "ContentLength": info.size,
                            "ContentType": info.content_type, "AcceptRanges": "bytes", "Metadata": info.metadata}
     out.update(info.headers)
+    if info.tags:
+        out["TagCount"] = len(info.tags)
     if isinstance(out.get("Expires"), str):
         try:
             out["Expires"] = datetime.fromisoformat(out["Expires"])
@@ -116,7 +127,7 @@ async def _read_answer(ctx: RequestContext, params: dict[str, Any]) -> tuple[Obj
                                                                               dict[str, Any]]:
     """What GetObject and HeadObject share: the object, the conditions, the range or part, the headers."""
     overrides = _overrides(ctx, params)
-    account = account_of(ctx)
+    account = await account_for_async(ctx, params)
     info = await asyncio.to_thread(ctx.cloud.objects.head, account, params["Bucket"], params["Key"])
     check_read(Conditions.of_request(params), info.etag, info.last_modified)
     out = describe(info)
@@ -133,11 +144,15 @@ async def _read_answer(ctx: RequestContext, params: dict[str, Any]) -> tuple[Obj
         out["ContentLength"] = wanted[1] - wanted[0] + 1
     elif part_number is not None:
         out["ContentLength"] = 0
+    if params.get("ChecksumMode") == "ENABLED" and info.checksum_algorithm and info.checksum_value and \
+            (wanted is None or (part_number is not None and info.parts_count is None)):
+        out[f"Checksum{info.checksum_algorithm}"] = info.checksum_value   # whole-object values only
+        out["ChecksumType"] = "FULL_OBJECT"
     out.update(overrides)
     return info, wanted, out
 
 
-@S3.handles("GetObject", partial="no versionId, SSE-C or ChecksumMode yet")
+@S3.handles("GetObject", partial="no versionId or SSE-C yet; ChecksumMode for simple objects only")
 async def get_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     info, wanted, out = await _read_answer(ctx, params)
     if out["ContentLength"] == 0:
@@ -152,7 +167,7 @@ async def empty_body() -> AsyncIterator[bytes]:
         yield b""
 
 
-@S3.handles("HeadObject", partial="no versionId, SSE-C or ChecksumMode yet")
+@S3.handles("HeadObject", partial="no versionId or SSE-C yet; ChecksumMode for simple objects only")
 async def head_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     _, _, out = await _read_answer(ctx, params)
     return out
@@ -160,7 +175,7 @@ async def head_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
 
 @S3.handles("DeleteObject", partial="no versioning yet")
 async def delete_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    await ctx.cloud.objects.delete(account_of(ctx), params["Bucket"], params["Key"])
+    await ctx.cloud.objects.delete(await account_for_async(ctx, params), params["Bucket"], params["Key"])
     return {}
 
 
@@ -175,7 +190,7 @@ def get_object_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[s
         raise AWSError("Invalid attribute name specified.", code="InvalidArgument",
                        extra={"ArgumentName": "x-amz-object-attributes",
                               "ArgumentValue": ",".join(sorted(unknown))})
-    info = ctx.cloud.objects.head(account_of(ctx), params["Bucket"], params["Key"])
+    info = ctx.cloud.objects.head(account_for(ctx, params), params["Bucket"], params["Key"])
     out: dict[str, Any] = {"LastModified": info.last_modified}
     if "ETag" in wanted:
         out["ETag"] = info.etag.strip('"')        # S3 sends this one without quotes

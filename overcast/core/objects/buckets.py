@@ -154,3 +154,15 @@ class BucketStore:
             if row is None:
                 raise NoSuchBucket(name)
             return _info(row)
+
+    def access_state(self, name: str, kinds: tuple[str, ...]) -> tuple[BucketInfo, dict[str, Any]]:
+        """The bucket by name (``NoSuchBucket``) and its ``kinds`` documents that exist, in one session:
+        what an access decision reads (policy, acl, public-access-block, ownership-controls)."""
+        with self.db.session() as s:
+            row = s.scalar(select(Bucket).where(Bucket.name == name))
+            if row is None:
+                raise NoSuchBucket(name)
+            docs = {c.kind: json.loads(c.document) for c in
+                    s.scalars(select(BucketConfig).where(BucketConfig.bucket_id == row.id,
+                                                         BucketConfig.kind.in_(kinds)))}
+            return _info(row), docs

@@ -28,6 +28,10 @@ from ..models import MultipartUpload, ObjectPart, StoredObject, UploadedPart
 from .object_store import MAX_PUT_BYTES, ObjectInfo, ObjectStore, after_prefix, aware, check_key, lock_key
 
 MIN_PART_SIZE = 5 * 1024 * 1024
+# An upload's tags (``x-amz-tagging`` of CreateMultipartUpload) wait in its headers under this name
+# until the completion moves them to the object.
+TAGS_HEADER = "x-amz-tagging"
+
 MAX_PARTS = 10000
 
 
@@ -94,8 +98,10 @@ def multipart_etag(md5s: Sequence[str]) -> str:
 
 
 def _upload_info(row: MultipartUpload) -> UploadInfo:
+    headers = json.loads(row.headers_json)
+    headers.pop(TAGS_HEADER, None)
     return UploadInfo(row.id, row.key, row.initiator_arn, aware(row.initiated_at), row.content_type,
-                      json.loads(row.metadata_json), json.loads(row.headers_json))
+                      json.loads(row.metadata_json), headers)
 
 
 def _part_info(row: UploadedPart) -> PartInfo:
@@ -134,8 +140,12 @@ class MultipartUploads:
 
     # -- create / upload ------------------------------------------------------------------------------
     def create(self, account_id: str, bucket: str, key: str, *, initiator_arn: str, content_type: str | None,
-               metadata: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> UploadInfo:
+               metadata: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+               tags: dict[str, str] | None = None) -> UploadInfo:
         check_key(key)
+        headers = dict(headers or {})
+        if tags:
+            headers[TAGS_HEADER] = json.dumps(tags)
         with self.db.session() as s:
             info = self.buckets.get(account_id, bucket, s)
             row = MultipartUpload(id=new_upload_id(), bucket_id=info.id, key=key, initiator_arn=initiator_arn,
@@ -212,7 +222,10 @@ class MultipartUploads:
             row.etag = multipart_etag([p.md5 for p in chosen])
             row.parts_count = len(chosen)
             row.content_type = upload[0].content_type
-            row.headers_json, row.metadata_json = upload[0].headers_json, upload[0].metadata_json
+            headers = json.loads(upload[0].headers_json)
+            tags = headers.pop(TAGS_HEADER, None)
+            row.headers_json, row.metadata_json = json.dumps(headers), upload[0].metadata_json
+            row.tags_json = tags
             used = {p.data_name for p in chosen}
             s.execute(delete(UploadedPart).where(UploadedPart.upload_id == upload_id))
             s.delete(upload[0])
@@ -225,7 +238,8 @@ class MultipartUploads:
         await self.store.delete_data(garbage)
         return ObjectInfo(
             key, row.size, row.etag, row.content_type, aware(row.last_modified), manifest_name,
-            json.loads(row.metadata_json), json.loads(row.headers_json), row.parts_count)
+            json.loads(row.metadata_json), json.loads(row.headers_json), row.parts_count,
+            tags=json.loads(row.tags_json or "{}"))
 
     def _check_parts(self, uploaded: dict[int, UploadedPart],
                      wanted: Sequence[tuple[int, str | None]]) -> list[UploadedPart]:

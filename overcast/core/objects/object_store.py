@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
@@ -57,6 +57,23 @@ class PreconditionFailed(AWSError):
                          extra={"Condition": condition})
 
 
+class ChecksumSource(Protocol):
+    """A flexible checksum to keep with an object (``algorithm`` like ``CRC32``, base64 ``value``); read
+    once the body was stored, so a streamed payload's checksum can be computed as it passes."""
+
+    @property
+    def algorithm(self) -> str | None: ...
+
+    @property
+    def value(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class StoredChecksum:
+    algorithm: str | None
+    value: str | None
+
+
 @dataclass(frozen=True)
 class PartRef:
     """One part of a multipart object: its bytes are the data object ``data_name``."""
@@ -78,6 +95,13 @@ class ObjectInfo:
     headers: dict[str, str] = field(default_factory=dict)
     parts_count: int | None = None           # None: a simple (single PUT) object
     parts: tuple[PartRef, ...] = ()          # a multipart object's parts in order (``head`` loads them)
+    checksum_algorithm: str | None = None    # the flexible checksum of a simple object (``CRC32``…)
+    checksum_value: str | None = None        # base64, as S3 shows it
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def checksum(self) -> StoredChecksum:
+        return StoredChecksum(self.checksum_algorithm, self.checksum_value)
 
 
 @dataclass(frozen=True)
@@ -94,7 +118,8 @@ def aware(value: datetime) -> datetime:
 
 def _info(row: StoredObject, parts: Sequence[PartRef] = ()) -> ObjectInfo:
     return ObjectInfo(row.key, row.size, row.etag, row.content_type, aware(row.last_modified), row.data_name,
-                      json.loads(row.metadata_json), json.loads(row.headers_json), row.parts_count, tuple(parts))
+                      json.loads(row.metadata_json), json.loads(row.headers_json), row.parts_count, tuple(parts),
+                      row.checksum_algorithm, row.checksum_value, json.loads(row.tags_json or "{}"))
 
 
 def check_key(key: str) -> None:
@@ -205,7 +230,9 @@ class ObjectStore:
     async def put(self, account_id: str, bucket: str, key: str, body: AsyncIterator[bytes], *,
                   size: int | None, content_type: str | None, metadata: dict[str, str] | None = None,
                   headers: dict[str, str] | None = None, content_md5: str | None = None,
-                  if_match: str | None = None, if_none_match: str | None = None) -> ObjectInfo:
+                  if_match: str | None = None, if_none_match: str | None = None,
+                  checksum: ChecksumSource | None = None, tags: dict[str, str] | None = None) -> ObjectInfo:
+        """``checksum`` is read after the body was stored (its value is kept when set)."""
         check_key(key)
         if size is not None and size > MAX_PUT_BYTES:
             raise AWSError("Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge")
@@ -216,7 +243,10 @@ class ObjectStore:
         row = StoredObject(bucket_id=info.id, key=key, size=written.size, etag=f'"{written.md5}"',
                            content_type=content_type or "binary/octet-stream",
                            headers_json=json.dumps(headers or {}), metadata_json=json.dumps(metadata or {}),
-                           data_name=name, last_modified=datetime.now(UTC), parts_count=None)
+                           data_name=name, last_modified=datetime.now(UTC), parts_count=None,
+                           tags_json=json.dumps(tags) if tags else None)
+        if checksum is not None and checksum.algorithm and checksum.value:
+            row.checksum_algorithm, row.checksum_value = checksum.algorithm, checksum.value
         try:
             replaced = await asyncio.to_thread(self.commit, info.id, row, [], if_match, if_none_match)
         except BaseException:
@@ -254,6 +284,32 @@ class ObjectStore:
             lock_key(s, info.id, key)
             row = s.get(StoredObject, (info.id, key))
             return remove_object(s, row) if row is not None else []
+
+    def set_tags(self, account_id: str, bucket: str, key: str, tags: dict[str, str] | None) -> None:
+        """Replace the object's tags (None or empty: remove them); ``NoSuchKey`` when there is no object."""
+        with self.db.session() as s:
+            info = self.buckets.get(account_id, bucket, s)
+            lock_key(s, info.id, key)
+            row = s.get(StoredObject, (info.id, key))
+            if row is None:
+                raise NoSuchKey(key)
+            row.tags_json = json.dumps(tags) if tags else None
+
+    def set_headers(self, account_id: str, bucket: str, key: str, changes: dict[str, str | None]) -> None:
+        """Change stored headers of an object (a None value removes one); ``NoSuchKey`` when there is none."""
+        with self.db.session() as s:
+            info = self.buckets.get(account_id, bucket, s)
+            lock_key(s, info.id, key)
+            row = s.get(StoredObject, (info.id, key))
+            if row is None:
+                raise NoSuchKey(key)
+            headers = json.loads(row.headers_json)
+            for name, value in changes.items():
+                if value is None:
+                    headers.pop(name, None)
+                else:
+                    headers[name] = value
+            row.headers_json = json.dumps(headers)
 
     # -- reads ----------------------------------------------------------------------------------------
     async def open(self, info: ObjectInfo, byte_range: tuple[int, int] | None = None) -> AsyncIterator[bytes]:
@@ -323,14 +379,23 @@ class ObjectStore:
         upper = after_prefix(prefix) if prefix else None
         cursor, inclusive = (after, False) if after >= prefix and after else (prefix, True)
         batch = max(max_keys, 1) + 1
+        # plain column rows (no ORM entities); JSON decoded only when not the empty object
+        columns = (StoredObject.key, StoredObject.size, StoredObject.etag, StoredObject.content_type,
+                   StoredObject.last_modified, StoredObject.data_name, StoredObject.metadata_json,
+                   StoredObject.headers_json, StoredObject.parts_count, StoredObject.checksum_algorithm,
+                   StoredObject.checksum_value, StoredObject.tags_json)
+
+        def decoded(text: str | None) -> dict[str, str]:
+            return {} if not text or text == "{}" else dict(json.loads(text))
+
         with self.db.session() as s:
             info = self.buckets.get(account_id, bucket, s)
             while True:
-                query = select(StoredObject).where(StoredObject.bucket_id == info.id)
+                query = select(*columns).where(StoredObject.bucket_id == info.id)
                 query = query.where(StoredObject.key >= cursor if inclusive else StoredObject.key > cursor)
                 if upper is not None:
                     query = query.where(StoredObject.key < upper)
-                rows = s.scalars(query.order_by(StoredObject.key).limit(batch)).all()
+                rows = s.execute(query.order_by(StoredObject.key).limit(batch)).all()
                 regrouped = False
                 for row in rows:
                     rest = row.key[len(prefix):]
@@ -346,7 +411,12 @@ class ObjectStore:
                             return Listing(objects, prefixes, False, None)
                         cursor, inclusive, regrouped = following, True, True
                         break
-                    objects.append(_info(row))
+                    objects.append(ObjectInfo(
+                        key=row.key, size=row.size, etag=row.etag, content_type=row.content_type,
+                        last_modified=aware(row.last_modified), data_name=row.data_name,
+                        metadata=decoded(row.metadata_json), headers=decoded(row.headers_json),
+                        parts_count=row.parts_count, checksum_algorithm=row.checksum_algorithm,
+                        checksum_value=row.checksum_value, tags=decoded(row.tags_json)))
                     last = cursor = row.key
                     inclusive = False
                 if not regrouped and len(rows) < batch:

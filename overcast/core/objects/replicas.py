@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from . import nodeauth
+from .nodeclient import NodeHTTPClient, NodeHTTPError
 from .ring import Device
 
 log = logging.getLogger("overcast.objects")
 QUEUE_DEPTH = 8
+HASH_BATCH = 1024 * 1024    # body bytes gathered before they are hashed in a worker thread
 
 
 class QuorumError(Exception):
@@ -37,6 +38,40 @@ class Written:
     sha256: str
     size: int
     devices: tuple[Device, ...]     # the replicas that hold a verified copy
+
+
+class _Md5:
+    """MD5 of a stream, off the event loop for all but small bodies: chunks gather into batches of
+    :data:`HASH_BATCH` bytes, each hashed in a worker thread while the next one gathers."""
+
+    def __init__(self) -> None:
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.running: asyncio.Future[None] | None = None
+
+    async def update(self, chunk: bytes) -> None:
+        self.pending.append(chunk)
+        self.pending_size += len(chunk)
+        if self.pending_size >= HASH_BATCH:
+            batch = b"".join(self.pending)
+            self.pending, self.pending_size = [], 0
+            if self.running is not None:
+                await self.running
+            self.running = asyncio.get_running_loop().run_in_executor(None, self.md5.update, batch)
+
+    async def hexdigest(self) -> str:
+        if self.running is not None:
+            await self.running
+            self.running = None
+        for chunk in self.pending:
+            self.md5.update(chunk)
+        self.pending, self.pending_size = [], 0
+        return self.md5.hexdigest()
+
+    async def cancel(self) -> None:
+        if self.running is not None:
+            await asyncio.gather(self.running, return_exceptions=True)
 
 
 class _Replica:
@@ -67,8 +102,7 @@ class _Replica:
 class ReplicaClient:
     def __init__(self, secret: bytes, timeout: float = 30.0) -> None:
         self.secret = secret
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3.0),
-                                      limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+        self.http = NodeHTTPClient(timeout=timeout, connect_timeout=3.0)
 
     def _path(self, partition: int, name: str) -> str:
         return f"/v1/objects/{partition}/{name}"
@@ -86,16 +120,14 @@ class ReplicaClient:
             headers = self._headers("PUT", path)
             if expect_size is not None:
                 headers["X-Overcast-Expect-Size"] = str(expect_size)
-                headers["Content-Length"] = str(expect_size)
-            replica.task = asyncio.create_task(self._send(replica, path, headers))
+            replica.task = asyncio.create_task(self._send(replica, path, headers, expect_size))
             replica.task.add_done_callback(replica.on_done)
-        md5, sha, size = hashlib.md5(), hashlib.sha256(), 0
+        md5, size = _Md5(), 0
         try:
             async for chunk in source:
                 if not chunk:
                     continue
-                md5.update(chunk)
-                sha.update(chunk)
+                await md5.update(chunk)
                 size += len(chunk)
                 for replica in replicas:
                     if not replica.dead:
@@ -105,19 +137,21 @@ class ReplicaClient:
             for replica in replicas:
                 if not replica.dead:
                     await replica.queue.put(None)
+            digest = await md5.hexdigest()
         except BaseException:
             for replica in replicas:
                 if replica.task is not None:
                     replica.task.cancel()
+            await md5.cancel()
             await asyncio.gather(*(r.task for r in replicas if r.task), return_exceptions=True)
             await self.delete(devices, partition, name)
             raise
         results = await asyncio.gather(*(r.task for r in replicas if r.task), return_exceptions=True)
-        digest = md5.hexdigest()
-        good = []
+        good, sha256 = [], ""
         for replica, result in zip(replicas, results, strict=True):
             if isinstance(result, dict) and result.get("md5") == digest and result.get("size") == size:
                 good.append(replica.device)
+                sha256 = sha256 or str(result.get("sha256", ""))   # the node hashed the same bytes
             else:
                 log.warning("replica %s of %s failed: %r", replica.device.name, name, result)
         if len(good) < quorum:
@@ -126,13 +160,15 @@ class ReplicaClient:
         bad = [r.device for r in replicas if r.device not in good]
         if bad:
             await self.delete(bad, partition, name)
-        return Written(digest, sha.hexdigest(), size, tuple(good))
+        return Written(digest, sha256, size, tuple(good))
 
-    async def _send(self, replica: _Replica, path: str, headers: dict[str, str]) -> dict[str, Any]:
-        resp = await self.http.put(replica.device.url + path, headers=headers, content=replica.body())
-        if resp.status_code != 201:
-            raise OSError(f"{replica.device.name}: PUT answered {resp.status_code} {resp.text[:200]}")
-        data: dict[str, Any] = resp.json()
+    async def _send(self, replica: _Replica, path: str, headers: dict[str, str],
+                    size: int | None) -> dict[str, Any]:
+        resp = await self.http.request("PUT", replica.device.url + path, headers, replica.body(), size)
+        text = await resp.read()
+        if resp.status != 201:
+            raise OSError(f"{replica.device.name}: PUT answered {resp.status} {text[:200]!r}")
+        data: dict[str, Any] = json.loads(text)
         return data
 
     async def get(self, devices: Sequence[Device], partition: int, name: str, expected_md5: str,
@@ -145,26 +181,20 @@ class ReplicaClient:
             headers = self._headers("GET", path)
             if byte_range is not None:
                 headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-            request = self.http.build_request("GET", device.url + path, headers=headers)
             try:
-                resp = await self.http.send(request, stream=True)
-            except httpx.HTTPError as err:
+                resp = await self.http.request("GET", device.url + path, headers)
+            except NodeHTTPError as err:
                 errors.append(f"{device.name}: {err!r}")
                 continue
-            if resp.status_code not in (200, 206) or resp.headers.get("x-overcast-md5") != expected_md5:
-                errors.append(f"{device.name}: {resp.status_code} md5={resp.headers.get('x-overcast-md5')}")
-                await resp.aclose()
+            if resp.status not in (200, 206) or resp.headers.get("x-overcast-md5") != expected_md5:
+                errors.append(f"{device.name}: {resp.status} md5={resp.headers.get('x-overcast-md5')}")
+                if resp.status in (200, 206):
+                    await resp.aclose()         # a body we do not want: drop the connection
+                else:
+                    await resp.read()           # a short error answer: keep the connection
                 continue
-            return self._stream(resp)
+            return resp.stream()
         raise ReplicaUnavailable("; ".join(errors) or "no replicas")
-
-    @staticmethod
-    async def _stream(resp: httpx.Response) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in resp.aiter_raw():
-                yield chunk
-        finally:
-            await resp.aclose()
 
     async def delete(self, devices: Sequence[Device], partition: int, name: str) -> int:
         """Best effort; the number of devices that confirmed."""
@@ -172,9 +202,10 @@ class ReplicaClient:
 
         async def one(device: Device) -> bool:
             try:
-                resp = await self.http.delete(device.url + path, headers=self._headers("DELETE", path))
-                return resp.status_code in (200, 204, 404)
-            except httpx.HTTPError:
+                resp = await self.http.request("DELETE", device.url + path, self._headers("DELETE", path))
+                await resp.read()
+                return resp.status in (200, 204, 404)
+            except NodeHTTPError:
                 return False
 
         done = await asyncio.gather(*(one(d) for d in devices))
